@@ -1,0 +1,197 @@
+/**
+ * ONNX Runtime sessions, created and cached in one place. A Runtime is bound to one resolved device and thread
+ * count; it compiles each model once (cached by key) and releases every session on `dispose()`.
+ */
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { DcError, InvalidInputError, ShapeError } from '../errors.js';
+import type { DeviceAttempt } from '../errors.js';
+import { GraphBuilder, type ModelDescription } from '../graph/builder.js';
+import { serializeModel } from '../graph/serialize.js';
+import { Tensor, type DType } from '../tensor.js';
+import { c, validateOptions } from '../validation.js';
+import { DEVICES, executionProviders, resolveDevice, type Device, type ResolvedDevice } from './device.js';
+
+export interface RuntimeOptions {
+  /** 'auto' (default) tries cuda, then webgpu, then cpu. */
+  device?: Device;
+  /** Intra-op threads; 0 (default) lets ONNX Runtime use one per physical core. */
+  threads?: number;
+  /** ONNX Runtime graph optimisation level (default 'all'). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Called once with the device chosen and why others were skipped. */
+  onDevice?: (device: ResolvedDevice, attempts: readonly DeviceAttempt[]) => void;
+}
+
+export type ModelSource = Uint8Array | ModelDescription | GraphBuilder;
+
+export interface IOSpec {
+  name: string;
+  dtype: DType;
+  shape: readonly (number | string)[];
+}
+
+/** A compiled model. `run` checks feeds against the declared inputs before ONNX Runtime sees them. */
+export class Session {
+  private released = false;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: readonly IOSpec[],
+    readonly outputs: readonly IOSpec[],
+    readonly device: ResolvedDevice,
+    private readonly onRelease: () => void,
+  ) {}
+
+  get inputNames(): string[] {
+    return this.inputs.map((i) => i.name);
+  }
+
+  get outputNames(): string[] {
+    return this.outputs.map((o) => o.name);
+  }
+
+  /** Runs the model. Inputs are passed zero-copy; outputs come back as new tensors. */
+  async run(feeds: Readonly<Record<string, Tensor>>, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+    if (this.released) throw new DcError('this session has been released');
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const spec of this.inputs) {
+      const t = feeds[spec.name];
+      if (!t) throw new InvalidInputError('feeds', `missing input '${spec.name}'`);
+      if (t.dtype !== spec.dtype) throw new InvalidInputError('feeds', `input '${spec.name}' must be ${spec.dtype}, got ${t.dtype}`);
+      const ok = t.shape.length === spec.shape.length && spec.shape.every((d, i) => typeof d === 'string' || d === t.shape[i]);
+      if (!ok) throw new ShapeError(spec.name, spec.shape, t.shape);
+      ortFeeds[spec.name] = t.toOrt();
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!this.inputs.some((s) => s.name === name)) throw new InvalidInputError('feeds', `the model has no input '${name}'`);
+    }
+    const result = fetches ? await this.session.run(ortFeeds, [...fetches]) : await this.session.run(ortFeeds);
+    const out: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(result)) out[name] = Tensor.fromOrt(value);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease();
+    await this.session.release();
+  }
+}
+
+function toBytes(model: ModelSource): { bytes: Uint8Array; inputs: IOSpec[]; outputs: IOSpec[] } {
+  if (model instanceof Uint8Array) return { bytes: model, inputs: [], outputs: [] };
+  const description = model instanceof GraphBuilder ? model.toModel() : model;
+  return { bytes: serializeModel(description), inputs: description.inputs, outputs: description.outputs };
+}
+
+export class Runtime {
+  private readonly sessions = new Map<string, Promise<Session>>();
+  private disposed = false;
+
+  private constructor(
+    readonly device: ResolvedDevice,
+    readonly threads: number,
+    private readonly optimization: NonNullable<RuntimeOptions['optimization']>,
+  ) {}
+
+  /** Resolves the device (probing it) and returns a runtime bound to it. */
+  static async create(options: RuntimeOptions = {}): Promise<Runtime> {
+    const o = validateOptions('Runtime.create', options, {
+      device: c.oneOf(DEVICES),
+      threads: c.int({ min: 0, max: 1024 }),
+      optimization: c.oneOf(['disabled', 'basic', 'extended', 'all'] as const),
+      onDevice: c.optional(c.func<(device: ResolvedDevice, attempts: readonly DeviceAttempt[]) => void>()),
+    }, { device: 'auto', threads: 0, optimization: 'all' });
+    const { device, attempts } = await resolveDevice(o.device);
+    o.onDevice?.(device, attempts);
+    return new Runtime(device, o.threads, o.optimization);
+  }
+
+  /**
+   * A session for `model`, compiled once per key (without a key, a hash of the model bytes). IO specs come from
+   * the description (builders and descriptions) or from the session's metadata (raw bytes).
+   */
+  session(model: ModelSource, key?: string): Promise<Session> {
+    if (key !== undefined) return this.sessionFor(key, () => model);
+    const { bytes } = toBytes(model);
+    return this.sessionFor(createHash('sha1').update(bytes).digest('hex'), () => model);
+  }
+
+  /** The session cached under `key`, building and compiling the model only on the first call. */
+  sessionFor(key: string, build: () => ModelSource): Promise<Session> {
+    if (this.disposed) throw new DcError('this runtime has been disposed');
+    let s = this.sessions.get(key);
+    if (!s) {
+      const { bytes, inputs, outputs } = toBytes(build());
+      s = this.compile(bytes, inputs, outputs, key);
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  /** Whether a session is cached under `key`. */
+  has(key: string): boolean {
+    return this.sessions.has(key);
+  }
+
+  private async compile(bytes: Uint8Array, inputs: IOSpec[], outputs: IOSpec[], key: string): Promise<Session> {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: executionProviders(this.device),
+      graphOptimizationLevel: this.optimization,
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      ...(this.threads > 0 ? { intraOpNumThreads: this.threads } : {}),
+    };
+    const session = await ort.InferenceSession.create(bytes, options);
+    const io = (names: readonly string[], specs: IOSpec[], meta: readonly ort.InferenceSession.ValueMetadata[] | undefined): IOSpec[] =>
+      specs.length > 0
+        ? specs
+        : names.map((name, i) => {
+            const m = meta?.[i] as { isTensor?: boolean; type?: string; shape?: (number | string)[] } | undefined;
+            return { name, dtype: (m?.type ?? 'float32') as DType, shape: m?.shape ?? [] };
+          });
+    const meta = session as unknown as { inputMetadata?: ort.InferenceSession.ValueMetadata[]; outputMetadata?: ort.InferenceSession.ValueMetadata[] };
+    return new Session(
+      session,
+      io(session.inputNames, inputs, meta.inputMetadata),
+      io(session.outputNames, outputs, meta.outputMetadata),
+      this.device,
+      () => this.sessions.delete(key),
+    );
+  }
+
+  /** Releases every session this runtime created. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map(async (s) => (await s.catch(() => null))?.release()));
+  }
+}
+
+const shared = new Map<string, Promise<Runtime>>();
+
+/**
+ * The process-wide runtime for a device and thread count, created on first use. Library functions that take
+ * `{ device, threads }` use this, so sessions are shared instead of compiled per call.
+ */
+export function getRuntime(options: Pick<RuntimeOptions, 'device' | 'threads'> = {}): Promise<Runtime> {
+  const key = `${options.device ?? 'auto'}:${options.threads ?? 0}`;
+  let r = shared.get(key);
+  if (!r) {
+    r = Runtime.create(options);
+    shared.set(key, r);
+    r.catch(() => shared.delete(key));
+  }
+  return r;
+}
+
+/** Disposes every shared runtime (useful at the end of scripts and tests). */
+export async function disposeSharedRuntimes(): Promise<void> {
+  const all = [...shared.values()];
+  shared.clear();
+  await Promise.all(all.map(async (r) => (await r.catch(() => null))?.dispose()));
+}

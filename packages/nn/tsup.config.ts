@@ -1,0 +1,3 @@
+import { packageConfig } from '../../config/tsup';
+
+export default packageConfig();
