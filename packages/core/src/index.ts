@@ -32,7 +32,7 @@ export {
 export { Rng, createRng, type RngState } from './rng.js';
 
 export { GraphBuilder, Value, DEFAULT_OPSET, type GraphBuilderOptions, type ModelDescription, type NodeOptions, type NodeRecord, type Operand, type InitializerRecord } from './graph/builder.js';
-export { defineOp, getOpDef, registeredOps, InferContext, type GradContext, type GradRule, type InferInput, type OpDef } from './graph/registry.js';
+export { defineOp, getOpDef, registeredOps, InferContext, type GradContext, type GradOptions, type GradRule, type InferInput, type OpDef } from './graph/registry.js';
 export { serializeModel, parseModel, type ParsedModel, type ParsedNode } from './graph/serialize.js';
 export { isStatic, formatShape, type AttributeInput, type AttributeValue, type Dim, type ValueType } from './graph/types.js';
 export { ONNX_DATA_TYPE } from './graph/onnx-proto.js';

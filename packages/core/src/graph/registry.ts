@@ -113,6 +113,21 @@ export class InferContext {
   }
 }
 
+/** Choices a backward rule may take that change speed, never the result (beyond float rounding). */
+export interface GradOptions {
+  /**
+   * Conv weight gradient: 'conv' (a Conv over batch/channel-transposed tensors, then Slice), 'unfold' (one-hot
+   * grouped Conv that unfolds patches, then one Gemm or MatMul), or 'auto' (default: chosen per layer from its
+   * geometry by a rule measured on this engine).
+   */
+  convWeightGrad?: 'auto' | 'conv' | 'unfold';
+  /**
+   * Conv input gradient: 'convTranspose' (with explicit output_padding), 'conv' (flipped-kernel Conv; stride 1
+   * only, falls back to ConvTranspose otherwise) or 'auto' (default).
+   */
+  convInputGrad?: 'auto' | 'convTranspose' | 'conv';
+}
+
 export interface GradContext {
   g: GraphBuilder;
   node: NodeRecord;
@@ -120,6 +135,8 @@ export interface GradContext {
   gradOutputs: readonly (Value | null)[];
   /** Which inputs need a gradient. */
   needsGrad: readonly boolean[];
+  /** Speed choices passed down from the caller of the autodiff. */
+  options?: GradOptions;
 }
 
 /** Returns the gradient for each input (null or undefined where none is needed or defined). */

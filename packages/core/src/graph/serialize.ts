@@ -119,9 +119,11 @@ function readTensor(p: RawTensor): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = allocate(dtype, size);
   if (p.rawData && p.rawData.length > 0) {
-    const copy = p.rawData.slice(); // aligned copy
-    const view = new (out.constructor as new (b: ArrayBuffer, o: number, l: number) => typeof out)(copy.buffer, copy.byteOffset, size);
-    (out as Float32Array).set(view as Float32Array);
+    if (p.rawData.length !== out.byteLength) {
+      throw new GraphError(`tensor '${p.name ?? ''}' has ${p.rawData.length} bytes of data, expected ${out.byteLength}`);
+    }
+    // Byte copy into the freshly allocated (aligned) array; the decoded bytes may sit at any offset.
+    new Uint8Array(out.buffer).set(p.rawData);
   } else if (dtype === 'int64') {
     (p.int64Data ?? []).forEach((x, i) => ((out as BigInt64Array)[i] = BigInt(num(x))));
   } else {

@@ -92,7 +92,6 @@ export async function knn(x: Tensor, options: KnnOptions): Promise<KnnResult> {
   let xs = asFloat32(x);
   let qs = self ? xs : asFloat32(q);
   let negNorms: Tensor<'float32'> | undefined;
-  const qNorms = new Float32Array(rows);
   if (o.metric === 'cosine') {
     xs = await l2Normalize(xs, kernel);
     qs = self ? xs : await l2Normalize(qs, kernel);
@@ -102,11 +101,6 @@ export async function knn(x: Tensor, options: KnnOptions): Promise<KnnResult> {
       let s = 0;
       for (let j = 0; j < d; j++) s += xs.data[i * d + j]! ** 2;
       negNorms.data[i] = -s;
-    }
-    for (let i = 0; i < rows; i++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += qs.data[i * d + j]! ** 2;
-      qNorms[i] = s;
     }
   }
 
@@ -128,8 +122,14 @@ export async function knn(x: Tensor, options: KnnOptions): Promise<KnnResult> {
         const idx = bi[r * kk + j]!;
         if (excludeSelf && idx === row) continue;
         indices.data[row * k + w] = idx;
-        const v = bv[r * kk + j]!;
-        values.data[row * k + w] = o.metric === 'cosine' ? v : Math.sqrt(Math.max(0, qNorms[row]! - v));
+        if (o.metric === 'cosine') {
+          values.data[row * k + w] = bv[r * kk + j]!;
+        } else {
+          // The GEMM score ranks exactly, but |q|^2 - score loses digits to cancellation: recompute the k distances.
+          let s = 0;
+          for (let c = 0; c < d; c++) s += (qs.data[row * d + c]! - xs.data[idx * d + c]!) ** 2;
+          values.data[row * k + w] = Math.sqrt(s);
+        }
         w++;
       }
     }
