@@ -22,4 +22,6 @@ module.exports = {
   setupFiles: ['<rootDir>/config/jest.setup.cjs'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   slowTestThreshold: 20,
+  // Numerical tests run real ONNX Runtime sessions; give them room on a loaded 2-core machine.
+  testTimeout: 60_000,
 };
