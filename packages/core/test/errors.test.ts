@@ -52,8 +52,11 @@ describe('error classes', () => {
   it('are recognised across duplicate installs by marker and code, not prototype', () => {
     // An error from "another copy" of @dc/core: same marker symbol, different class identity.
     class ForeignShapeError extends Error {
-      [Symbol.for('@dc/core/error')] = true;
       code = 'SHAPE_MISMATCH';
+      constructor(message: string) {
+        super(message);
+        Object.defineProperty(this, Symbol.for('@dc/core/error'), { value: true });
+      }
     }
     const foreign = new ForeignShapeError('x');
     expect(foreign instanceof ShapeError).toBe(false);

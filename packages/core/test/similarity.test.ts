@@ -19,7 +19,7 @@ describe('similarity kernels', () => {
     const y = await l2Normalize(x);
     expect(y.get(0, 0)).toBeCloseTo(0.6, 6);
     expect(y.get(0, 1)).toBeCloseTo(0.8, 6);
-    expect(y.toArray()[1]).toEqual([0, 0]);
+    expect((y.toArray() as number[][])[1]).toEqual([0, 0]);
     expect(Number.isFinite(y.get(2, 0))).toBe(true);
   });
 

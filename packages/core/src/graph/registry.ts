@@ -116,16 +116,18 @@ export class InferContext {
 /** Choices a backward rule may take that change speed, never the result (beyond float rounding). */
 export interface GradOptions {
   /**
-   * Conv weight gradient: 'conv' (a Conv over batch/channel-transposed tensors, then Slice), 'unfold' (one-hot
-   * grouped Conv that unfolds patches, then one Gemm or MatMul), or 'auto' (default: chosen per layer from its
+   * Conv weight gradient: 'conv' (a Conv over batch/channel-transposed tensors, then Slice), 'unfold' (patches
+   * unfolded by a one-hot grouped Conv, then one Gemm over batch and pixels), 'unfold-batched' (per-sample
+   * products of the unfolded patches, summed over the batch) or 'auto' (default: chosen per layer from its
    * geometry by a rule measured on this engine).
    */
-  convWeightGrad?: 'auto' | 'conv' | 'unfold';
+  convWeightGrad?: 'auto' | 'conv' | 'unfold' | 'unfold-batched';
   /**
    * Conv input gradient: 'convTranspose' (with explicit output_padding), 'conv' (flipped-kernel Conv; stride 1
-   * only, falls back to ConvTranspose otherwise) or 'auto' (default).
+   * only, ConvTranspose otherwise), 'fold' (one Gemm for the patch gradients, folded back by a one-hot
+   * ConvTranspose; ungrouped only, ConvTranspose otherwise) or 'auto' (default: chosen per layer).
    */
-  convInputGrad?: 'auto' | 'convTranspose' | 'conv';
+  convInputGrad?: 'auto' | 'convTranspose' | 'conv' | 'fold';
 }
 
 export interface GradContext {

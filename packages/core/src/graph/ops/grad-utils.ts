@@ -9,8 +9,6 @@ import type { GraphBuilder, NodeRecord, Value } from '../builder.js';
 import type { Dim } from '../types.js';
 import { intValues } from './shape-utils.js';
 
-export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64'];
-
 export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }
@@ -79,11 +77,6 @@ export function zerosOf(g: GraphBuilder, shape: readonly Dim[], dtype: DType, li
 
 export function zerosLike(g: GraphBuilder, v: Value): Value {
   return zerosOf(g, v.shape, v.dtype, v);
-}
-
-/** A scalar constant of the given dtype (shared per value by the builder). */
-export function scalar(g: GraphBuilder, value: number, dtype: DType): Value {
-  return g.constant(value, dtype);
 }
 
 /** The axes a reduction node reduces, normalised (all axes when the axes input is absent or empty). */

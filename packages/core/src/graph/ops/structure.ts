@@ -2,11 +2,18 @@
  * Structural ops: reshaping, transposition, concatenation and splitting, slicing and gathering, padding, TopK,
  * and the constant makers. Shape-valued inputs must be constants; small int64 shape arithmetic is folded at
  * build time so a Reshape fed by Shape/Gather/Concat is still checked.
+ *
+ * Gradients (end of file): reshapes reshape back, Transpose applies the inverse permutation, Concat and Split
+ * are each other's adjoint, Slice pads (unit steps) or scatters (other steps), and the gathers scatter-add into
+ * zeros so repeated indices accumulate.
  */
+import { GraphError } from '../../errors.js';
 import { Tensor, allocate, shapeSize, type DType } from '../../tensor.js';
-import type { InferContext, OpDef } from '../registry.js';
+import type { Value } from '../builder.js';
+import type { GradContext, GradRule, InferContext, OpDef } from '../registry.js';
 import type { Dim } from '../types.js';
 import { isStatic } from '../types.js';
+import { intAttr, intsAttr, reshapeTo, stringAttr, sumToShape, zerosLike, zerosOf } from './grad-utils.js';
 import { broadcast, intValues, sameDim } from './shape-utils.js';
 
 export const defs: OpDef[] = [];
@@ -429,3 +436,194 @@ defs.push({
     return [new Tensor(dtype, out, [n])];
   },
 });
+
+// ---- gradients ------------------------------------------------------------------------------------------------
+
+function needStatic(v: Value, op: string): number[] {
+  if (!isStatic(v.shape)) throw new GraphError(`${op}: the gradient needs a static shape, got [${v.shape.join(', ')}]`);
+  return [...v.shape];
+}
+
+function constInts(v: Value | null | undefined, op: string, what: string): number[] | null {
+  if (!v) return null;
+  if (!v.constant) throw new GraphError(`${op}: the gradient needs constant ${what}`);
+  return intValues(v.constant);
+}
+
+/** dX for ops that only change the shape. */
+const reshapeBack: GradRule = (ctx) => {
+  const gy = ctx.gradOutputs[0];
+  if (!gy || !ctx.needsGrad[0]) return [];
+  return [reshapeTo(ctx.g, gy, ctx.node.inputs[0]!.shape)];
+};
+
+/** Scatter-adds `updates` at `indices` along `axis` into zeros shaped like `x`. */
+function scatterAdd(ctx: GradContext, x: Value, indices: Value, updates: Value, axis: number): Value {
+  return ctx.g.op('ScatterElements', [zerosLike(ctx.g, x), indices, updates], { axis, reduction: 'add' });
+}
+
+const BACKWARD: Record<string, GradRule> = {
+  Reshape: reshapeBack,
+  Flatten: reshapeBack,
+  Squeeze: reshapeBack,
+  Unsqueeze: reshapeBack,
+  Transpose(ctx) {
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const rank = gy.rank;
+    const perm = intsAttr(ctx.node, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+    const inverse = new Array<number>(rank);
+    perm.forEach((p, i) => (inverse[p] = i));
+    return [ctx.g.op('Transpose', [gy], { perm: inverse })];
+  },
+  Concat(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy) return [];
+    const axis = ((a) => (a < 0 ? a + gy.rank : a))(intAttr(node, 'axis', 0));
+    const sizes = node.inputs.map((v) => {
+      const d = v!.shape[axis];
+      if (typeof d !== 'number') throw new GraphError('Concat: the gradient needs static sizes on the concatenation axis', node.name);
+      return d;
+    });
+    const wanted = ctx.needsGrad.filter(Boolean).length;
+    if (wanted >= 2) {
+      const pieces = g.opMulti('Split', [gy, g.int64s(sizes)], { axis }, sizes.length);
+      return pieces.map((p, i) => (ctx.needsGrad[i] ? p : null));
+    }
+    let offset = 0;
+    return sizes.map((size, i) => {
+      const start = offset;
+      offset += size;
+      return ctx.needsGrad[i] ? g.op('Slice', [gy, g.int64s([start]), g.int64s([start + size]), g.int64s([axis])]) : null;
+    });
+  },
+  Split(ctx) {
+    const { g, node } = ctx;
+    if (!ctx.needsGrad[0] || ctx.gradOutputs.every((v) => !v)) return [];
+    const axis = ((a) => (a < 0 ? a + node.inputs[0]!.rank : a))(intAttr(node, 'axis', 0));
+    const pieces = node.outputs.map((o, i) => ctx.gradOutputs[i] ?? zerosLike(g, o));
+    return [pieces.length === 1 ? pieces[0]! : g.op('Concat', pieces, { axis })];
+  },
+  Slice(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const x = node.inputs[0]!;
+    const shape = needStatic(x, 'Slice');
+    const starts = constInts(node.inputs[1], 'Slice', 'starts')!;
+    const ends = constInts(node.inputs[2], 'Slice', 'ends')!;
+    const axes = (constInts(node.inputs[3], 'Slice', 'axes') ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a));
+    const steps = constInts(node.inputs[4], 'Slice', 'steps') ?? starts.map(() => 1);
+    const ranges = axes.map((a, i) => {
+      const dim = shape[a]!;
+      const [s, e] = sliceRange(dim, starts[i]!, ends[i]!, steps[i]!);
+      return { axis: a, start: s, step: steps[i]!, count: Math.max(0, Math.ceil((e - s) / steps[i]!)) };
+    });
+    if (ranges.every((r) => r.step === 1)) {
+      const pads = new Array<number>(2 * shape.length).fill(0);
+      for (const r of ranges) {
+        pads[r.axis] = r.start;
+        pads[r.axis + shape.length] = shape[r.axis]! - r.start - r.count;
+      }
+      return [pads.every((p) => p === 0) ? gy : g.op('Pad', [gy, g.int64s(pads)])];
+    }
+    // Undo one axis at a time: Pad for unit steps, a scatter of the picked positions otherwise.
+    let cur = gy;
+    for (const r of ranges) {
+      const target = [...needStatic(cur, 'Slice')];
+      target[r.axis] = shape[r.axis]!;
+      if (r.step === 1) {
+        const pads = new Array<number>(2 * target.length).fill(0);
+        pads[r.axis] = r.start;
+        pads[r.axis + target.length] = target[r.axis]! - r.start - r.count;
+        cur = g.op('Pad', [cur, g.int64s(pads)]);
+        continue;
+      }
+      const idxShape = target.map((_, i) => (i === r.axis ? r.count : 1));
+      const idx = g.int64s(Array.from({ length: r.count }, (_, i) => r.start + i * r.step));
+      const full = g.op('Expand', [reshapeTo(g, idx, idxShape), g.int64s(cur.shape as number[])]);
+      cur = g.op('ScatterElements', [zerosOf(g, target, cur.dtype), full, cur], { axis: r.axis });
+    }
+    return [cur];
+  },
+  Gather(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const [x, indices] = node.inputs as [Value, Value];
+    const shape = needStatic(x, 'Gather');
+    const axis = ((a) => (a < 0 ? a + shape.length : a))(intAttr(node, 'axis', 0));
+    const count = needStatic(indices, 'Gather').reduce((a, b) => a * b, 1);
+    // gy viewed as X's shape with the gathered axis holding all picked positions; indices broadcast to it.
+    const updShape = shape.map((d, i) => (i === axis ? count : d));
+    const upd = reshapeTo(g, gy, updShape);
+    const idx = reshapeTo(g, indices, shape.map((_, i) => (i === axis ? count : 1)));
+    const idxFull = updShape.every((d, i) => i === axis || d === 1) ? idx : g.op('Expand', [idx, g.int64s(updShape)]);
+    return [scatterAdd(ctx, x, idxFull, upd, axis)];
+  },
+  GatherElements(ctx) {
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const [x, indices] = ctx.node.inputs as [Value, Value];
+    const axis = ((a) => (a < 0 ? a + x.rank : a))(intAttr(ctx.node, 'axis', 0));
+    return [scatterAdd(ctx, x, indices, gy, axis)];
+  },
+  TopK(ctx) {
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const x = ctx.node.inputs[0]!;
+    const axis = ((a) => (a < 0 ? a + x.rank : a))(intAttr(ctx.node, 'axis', -1));
+    return [scatterAdd(ctx, x, ctx.node.outputs[1]!, gy, axis)];
+  },
+  ScatterElements(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy) return [];
+    const [, indices, updates] = node.inputs as [Value, Value, Value];
+    const axis = ((a) => (a < 0 ? a + gy.rank : a))(intAttr(node, 'axis', 0));
+    const reduction = stringAttr(node, 'reduction', 'none');
+    if (reduction !== 'none' && reduction !== 'add') {
+      throw new GraphError(`ScatterElements: the gradient supports reduction 'none' and 'add', not '${reduction}'`, node.name);
+    }
+    // Overwritten positions of data get no gradient (reduction 'none'); each update gets the gradient at its target.
+    return [
+      ctx.needsGrad[0] ? (reduction === 'add' ? gy : g.op('ScatterElements', [gy, indices, zerosLike(g, updates)], { axis })) : null,
+      null,
+      ctx.needsGrad[2] ? g.op('GatherElements', [gy, indices], { axis }) : null,
+    ];
+  },
+  Expand(ctx) {
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    return [sumToShape(ctx.g, gy, ctx.node.inputs[0]!.shape)];
+  },
+  Tile(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    const x = node.inputs[0]!;
+    const shape = needStatic(x, 'Tile');
+    const repeats = constInts(node.inputs[1], 'Tile', 'repeats')!;
+    // gy as [r0, d0, r1, d1, ...]; sum the repeat axes.
+    const split = g.op('Reshape', [gy, g.int64s(shape.flatMap((d, i) => [repeats[i]!, d]))]);
+    return [g.op('ReduceSum', [split, g.int64s(shape.map((_, i) => 2 * i))], { keepdims: 0 })];
+  },
+  Pad(ctx) {
+    const { g, node } = ctx;
+    const gy = ctx.gradOutputs[0];
+    if (!gy || !ctx.needsGrad[0]) return [];
+    if (stringAttr(node, 'mode', 'constant') !== 'constant') throw new GraphError(`Pad: the gradient supports mode 'constant' only`, node.name);
+    const x = node.inputs[0]!;
+    const shape = needStatic(x, 'Pad');
+    const pads = constInts(node.inputs[1], 'Pad', 'pads')!;
+    const axes = (constInts(node.inputs[3], 'Pad', 'axes') ?? shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a));
+    if (pads.some((p) => p < 0)) throw new GraphError('Pad: the gradient needs non-negative pads', node.name);
+    return [g.op('Slice', [gy, g.int64s(axes.map((_, i) => pads[i]!)), g.int64s(axes.map((a, i) => pads[i]! + shape[a]!)), g.int64s(axes)])];
+  },
+};
+
+for (const def of defs) {
+  const rule = BACKWARD[def.type];
+  if (rule) def.backward = rule;
+}

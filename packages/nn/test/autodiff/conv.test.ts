@@ -1,0 +1,96 @@
+/**
+ * Finite-difference checks of Conv and ConvTranspose gradients. ONNX Runtime runs these ops in float32 only;
+ * they are linear in each input, so central differences with a large step are exact and the tolerance only
+ * covers float32 rounding (LINEAR_F32). Every geometry runs with every input- and weight-gradient method.
+ */
+import { GraphBuilder, type GradOptions, type Tensor } from '@dc/core';
+import { gradients } from '../../src/autodiff/gradients.js';
+import { LINEAR_F32, disposeRuntime, expectGradOk, randn } from './util.js';
+
+afterAll(disposeRuntime);
+
+interface ConvCase {
+  name: string;
+  x: number[];
+  w: number[];
+  attrs: Record<string, number | number[] | string>;
+  bias?: boolean;
+}
+
+const convCases: ConvCase[] = [
+  { name: 'k3 s1 p1', x: [2, 2, 6, 7], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
+  { name: 'k3 s2 p1, 8 -> 4 (output_padding 1)', x: [2, 2, 8, 8], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, bias: true },
+  { name: 'k3 s2 p1, 7 -> 4 (output_padding 0)', x: [1, 2, 7, 7], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } },
+  { name: 'k5 s3 p0 on 11x10: last rows unread', x: [2, 1, 11, 10], w: [3, 1, 5, 5], attrs: { strides: [3, 3] } },
+  { name: 'k3x2, strides 2x3, asymmetric pads, dilations 1x2', x: [2, 2, 9, 7], w: [3, 2, 3, 2], attrs: { pads: [1, 0, 2, 1], strides: [2, 3], dilations: [1, 2] } },
+  { name: 'dilation 2, stride 1, pad 2', x: [1, 2, 9, 9], w: [3, 2, 3, 3], attrs: { pads: [2, 2, 2, 2], dilations: [2, 2] }, bias: true },
+  { name: 'groups 2, stride 1', x: [2, 4, 6, 6], w: [6, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], group: 2 } },
+  { name: 'groups 2, stride 2, odd size', x: [2, 4, 7, 7], w: [6, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], group: 2, strides: [2, 2] } },
+  { name: 'depthwise, stride 2', x: [1, 3, 5, 5], w: [3, 1, 3, 3], attrs: { pads: [1, 1, 1, 1], group: 3, strides: [2, 2] } },
+  { name: '1x1 stride 1', x: [2, 4, 5, 5], w: [3, 4, 1, 1], attrs: {}, bias: true },
+  { name: '1x1 stride 2 on 7x7', x: [2, 4, 7, 7], w: [3, 4, 1, 1], attrs: { strides: [2, 2] } },
+  { name: 'auto_pad SAME_UPPER stride 2', x: [1, 2, 7, 6], w: [3, 2, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } },
+  { name: 'pads larger than the kernel span', x: [1, 2, 5, 5], w: [2, 2, 2, 2], attrs: { pads: [2, 2, 2, 2] } },
+  { name: 'Conv1d k3 s2 p1', x: [2, 3, 10], w: [4, 3, 3], attrs: { pads: [1, 1], strides: [2] }, bias: true },
+];
+
+/** The default ('auto') methods are checked on every element, the alternatives on a random sample each. */
+const methods: [GradOptions, number | undefined][] = [
+  [{}, undefined],
+  [{ convInputGrad: 'convTranspose', convWeightGrad: 'conv' }, 24],
+  [{ convInputGrad: 'conv', convWeightGrad: 'unfold' }, 24],
+  [{ convInputGrad: 'fold', convWeightGrad: 'unfold-batched' }, 24],
+];
+
+async function checkAllMethods(op: string, inputs: Tensor[], attrs: ConvCase['attrs']): Promise<void> {
+  for (const [k, [gradientOptions, maxElements]] of methods.entries()) {
+    await expectGradOk((g, v) => g.op(op, v, attrs), inputs, { ...LINEAR_F32, gradientOptions, seed: k, ...(maxElements ? { maxElements } : {}) });
+  }
+}
+
+describe('Conv', () => {
+  it.each(convCases)('$name', async ({ x, w, attrs, bias }) => {
+    await checkAllMethods('Conv', [randn(x, 'float32'), randn(w, 'float32'), ...(bias ? [randn([w[0]!], 'float32')] : [])], attrs);
+  });
+
+  it('picks the gradient method per layer: flipped Conv, ConvTranspose or Gemm + fold for dX; batched or single product for dW', () => {
+    const ops = (size: number, strides: number[], wrt: 'x' | 'w') => {
+      const g = new GraphBuilder();
+      const x = g.input('x', 'float32', [2, 16, size, size]);
+      const w = g.input('w', 'float32', [16, 16, 3, 3]);
+      const loss = g.op('ReduceSum', [g.op('Conv', [x, w], { pads: [1, 1, 1, 1], strides })], { keepdims: 0 });
+      const before = g.nodes.length;
+      gradients(g, loss, [wrt === 'x' ? x : w]);
+      return g.nodes.slice(before).map((n) => n.opType);
+    };
+    // dX: stride 1 -> flipped-kernel Conv; stride 2 on a 12x12 map (36 output pixels) -> ConvTranspose;
+    // stride 2 on 8x8 (16 output pixels) -> one Gemm and a fold.
+    expect(ops(8, [1, 1], 'x')).toEqual(expect.arrayContaining(['Conv', 'Slice']));
+    expect(ops(8, [1, 1], 'x')).not.toContain('ConvTranspose');
+    expect(ops(12, [2, 2], 'x')).toContain('ConvTranspose');
+    expect(ops(12, [2, 2], 'x')).not.toContain('Gemm');
+    expect(ops(8, [2, 2], 'x')).toEqual(expect.arrayContaining(['Gemm', 'ConvTranspose']));
+    // dW: 64 output pixels per sample -> per-sample MatMul summed over the batch; 16 -> one Gemm.
+    expect(ops(8, [1, 1], 'w')).toEqual(expect.arrayContaining(['MatMul', 'ReduceSum']));
+    expect(ops(8, [2, 2], 'w')).toContain('Gemm');
+    expect(ops(8, [2, 2], 'w')).not.toContain('MatMul');
+  });
+});
+
+const convTransposeCases: ConvCase[] = [
+  { name: 's2 p1 output_padding 1 (4 -> 8)', x: [2, 3, 4, 4], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], output_padding: [1, 1] }, bias: true },
+  { name: 's2 p1 (4 -> 7)', x: [2, 3, 4, 4], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } },
+  { name: 's2 p0 output_padding 1: padding rows beyond the end pad', x: [1, 2, 3, 3], w: [2, 3, 3, 3], attrs: { strides: [2, 2], output_padding: [1, 1] } },
+  { name: 'groups 2, stride 2', x: [1, 4, 3, 3], w: [4, 3, 3, 3], attrs: { strides: [2, 2], group: 2 }, bias: true },
+  { name: 'dilation 2, stride 2, output_padding 1', x: [1, 2, 4, 4], w: [2, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], dilations: [2, 2], output_padding: [1, 1] } },
+  { name: 'dilation 2, stride 1', x: [1, 2, 4, 4], w: [2, 2, 3, 3], attrs: { pads: [1, 2, 1, 0], dilations: [2, 2] } },
+  { name: 'stride 3, asymmetric pads, output_padding 2x1', x: [2, 2, 3, 4], w: [2, 3, 4, 3], attrs: { strides: [3, 3], pads: [0, 1, 2, 0], output_padding: [2, 1] } },
+  { name: 'ConvTranspose1d s2 p1 op1', x: [2, 3, 5], w: [3, 2, 3], attrs: { strides: [2], pads: [1, 1], output_padding: [1] } },
+];
+
+describe('ConvTranspose', () => {
+  it.each(convTransposeCases)('$name', async ({ x, w, attrs, bias }) => {
+    const inputs = [randn(x, 'float32'), randn(w, 'float32'), ...(bias ? [randn([w[1]! * Number(attrs.group ?? 1)], 'float32')] : [])];
+    await checkAllMethods('ConvTranspose', inputs, attrs);
+  });
+});
