@@ -21,6 +21,9 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json', 'node'],
   setupFiles: ['<rootDir>/config/jest.setup.cjs'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // ESM-only dependencies (ml-kmeans and the ml-* packages it imports) are compiled to CommonJS like our sources;
+  // jest's module system cannot load them otherwise.
+  transformIgnorePatterns: ['/node_modules/(?!(ml-kmeans|ml-distance-euclidean|ml-nearest-vector|ml-spectra-processing|is-any-array)/)'],
   slowTestThreshold: 20,
   // Numerical tests run real ONNX Runtime sessions; give them room on a loaded 2-core machine.
   testTimeout: 60_000,

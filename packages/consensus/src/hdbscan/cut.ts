@@ -1,0 +1,74 @@
+/**
+ * SPC's use of HDBSCAN: cut the (mutual reachability) single-linkage hierarchy at a distance that leaves exactly
+ * K connected components of at least `minClusterSize` points; smaller components are noise.
+ *
+ * As the cut distance grows, components of size >= minClusterSize appear (a small one grows past the minimum) and
+ * disappear (two large ones merge), so their count is not monotone and a bisection could miss a valid level. We
+ * sweep every merge height once instead and keep the highest level giving K clusters: the one with the fewest
+ * noise points. Merges of equal height are applied together, since no cut separates them.
+ */
+import { UnionFind } from '../internal/union-find.js';
+import { NoExactCutError } from '../errors.js';
+import type { SingleLinkage } from './tree.js';
+
+export interface ExactCut {
+  labels: Int32Array;
+  /** Any cut distance in [distance, nextDistance) gives these labels. */
+  distance: number;
+  nextDistance: number;
+}
+
+/** The cluster count after each group of equal-height merges, and the merge index ending each group. */
+function sweep(sl: SingleLinkage, minClusterSize: number, visit: (count: number, lastMerge: number) => boolean | void): void {
+  const n = sl.n;
+  const m = sl.height.length;
+  const size = new Int32Array(n + m);
+  size.fill(1, 0, n);
+  let count = minClusterSize <= 1 ? n : 0;
+  for (let k = 0; k < m; k++) {
+    const a = size[sl.left[k]!]!;
+    const b = size[sl.right[k]!]!;
+    const s = a + b;
+    size[n + k] = s;
+    count += (s >= minClusterSize ? 1 : 0) - (a >= minClusterSize ? 1 : 0) - (b >= minClusterSize ? 1 : 0);
+    if (k + 1 < m && sl.height[k + 1] === sl.height[k]) continue;
+    if (visit(count, k) === false) return;
+  }
+}
+
+/** Every cluster count that some cut gives, ascending. */
+export function achievableCounts(sl: SingleLinkage, minClusterSize: number): number[] {
+  const seen = new Set<number>();
+  sweep(sl, minClusterSize, (count) => {
+    if (count > 0) seen.add(count);
+  });
+  return [...seen].sort((a, b) => a - b);
+}
+
+export function cutExactly(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut {
+  const n = sl.n;
+  const m = sl.height.length;
+  let last = -1;
+  sweep(sl, minClusterSize, (count, end) => {
+    if (count === k) last = end;
+  });
+  if (last < 0) throw new NoExactCutError(k, achievableCounts(sl, minClusterSize), minClusterSize);
+  const uf = new UnionFind(n);
+  // Node id -> any point below it, to replay merges on points.
+  const rep = new Int32Array(n + m);
+  for (let i = 0; i < n; i++) rep[i] = i;
+  for (let j = 0; j <= last; j++) {
+    rep[n + j] = rep[sl.left[j]!]!;
+    uf.union(rep[sl.left[j]!]!, rep[sl.right[j]!]!);
+  }
+  const labels = new Int32Array(n).fill(-1);
+  const labelOfRoot = new Int32Array(n).fill(-1);
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    const r = uf.find(i);
+    if (uf.size[r]! < minClusterSize) continue;
+    if (labelOfRoot[r] === -1) labelOfRoot[r] = next++;
+    labels[i] = labelOfRoot[r]!;
+  }
+  return { labels, distance: sl.height[last]!, nextDistance: last + 1 < m ? sl.height[last + 1]! : Infinity };
+}
