@@ -1,9 +1,10 @@
 /**
- * Convolutional encoder, decoder and autoencoder sized from the input shape, in the style of SPC's autoencoders:
- * stride-2 3x3 convolutions with BatchNorm and leaky ReLU halve the image until it is at most 4x4 (28 -> 14 -> 7
- * -> 4, 16 -> 8 -> 4, 32 -> 16 -> 8 -> 4), a Linear maps to the latent code; the decoder mirrors it with
- * transposed convolutions whose output_padding restores every size exactly, and a sigmoid output for images in
- * [0, 1].
+ * Convolutional encoder, decoder and autoencoder sized from the input shape, in the style of SPC's autoencoders
+ * (Mahon and Lukasiewicz: convolution + BatchNorm encoders, transposed-convolution decoders, leaky ReLU, an output
+ * activation, Gaussian noise on the latent code). The paper gives no layer sizes, so these are ours: stride-2 3x3
+ * convolutions halve the image until it is at most 4x4 (28 -> 14 -> 7 -> 4, 16 -> 8 -> 4, 32 -> 16 -> 8 -> 4),
+ * a Linear maps to the latent code; the decoder mirrors it with transposed convolutions whose output_padding
+ * restores every size exactly, and a sigmoid output for images in [0, 1].
  */
 import { InvalidOptionError, c, validateOptions, type Value } from '@dc/core';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, LeakyReLU, Linear, Sequential, Sigmoid, Tanh, Unflatten, Identity } from '../modules/layers.js';

@@ -211,6 +211,8 @@ abstract class BatchNormBase extends Module {
       this.registerParameter('weight', [numFeatures], init.ones());
       this.registerParameter('bias', [numFeatures], init.zeros());
     }
+    // PyTorch also keeps num_batches_tracked, used only when momentum is None (a cumulative average), which we do
+    // not offer; the running statistics are the state that matters.
     this.registerBuffer('running_mean', [numFeatures], init.zeros());
     this.registerBuffer('running_var', [numFeatures], init.ones());
   }

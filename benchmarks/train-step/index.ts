@@ -1,0 +1,67 @@
+/**
+ * Train-step benchmark (issue 3): time of one optimizer step (forward, loss, backward, update) of ours against
+ * PyTorch CPU with the same threads, model, batch and optimizer, each side in its own process (peak memory is
+ * per process). Cases: the conv autoencoder (batch 128, MSE, Adam) and ResNet-18 CIFAR (batch 32, cross-entropy,
+ * SGD momentum). Target: ours / PyTorch <= 1.0. The two sides run alternately for `rounds` rounds and each keeps
+ * its best median, so a load change on a shared machine does not favour one side.
+ * Usage: npm run bench -- train-step [threads (default: the number of cores)] [rounds (default 2)]
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_ROOT, Report, runIsolated, runPython } from '../harness.js';
+import { CASES } from './cases.js';
+
+const threads = Number(process.argv[2] ?? cpus().length);
+const rounds = Number(process.argv[3] ?? 2);
+const report = new Report('train-step');
+
+interface Ours {
+  msPerStep: number;
+  minMs: number;
+  nodes: number;
+  buildSeconds: number;
+  compileSeconds: number;
+}
+interface Theirs {
+  msPerStep: number;
+  minMs: number;
+  peakMiB: number;
+  torch: string;
+}
+
+for (const c of Object.values(CASES)) {
+  let ours: Ours | null = null;
+  let oursPeak = 0;
+  let theirs: Theirs | null = null;
+  let missing: string | null = null;
+  for (let r = 0; r < rounds; r++) {
+    const o = await runIsolated<Ours>(join(BENCH_ROOT, 'train-step', 'run-ours.ts'), [c.name, String(threads), String(c.steps)]);
+    if (!ours || o.value.msPerStep < ours.msPerStep) ours = o.value;
+    oursPeak = Math.max(oursPeak, o.peakMiB);
+    const t = await runPython<Theirs>(join(BENCH_ROOT, 'train-step', 'torch_step.py'), [c.name, String(threads), String(c.steps)], {
+      OMP_NUM_THREADS: String(threads),
+      MKL_NUM_THREADS: String(threads),
+    });
+    if (!t.available || !t.value) {
+      missing = t.reason ?? 'no result';
+      continue;
+    }
+    const peak = Math.max(t.value.peakMiB, theirs?.peakMiB ?? 0);
+    if (!theirs || t.value.msPerStep < theirs.msPerStep) theirs = { ...t.value };
+    theirs.peakMiB = peak;
+  }
+  const refNote = theirs
+    ? `PyTorch ${theirs.torch} CPU, ${threads} thread(s), best of ${rounds} medians of ${c.steps} steps`
+    : `PyTorch unavailable: ${missing ?? 'not run'}`;
+  report.add({
+    case: c.description,
+    metric: 'step time',
+    ours: ours!.msPerStep,
+    reference: theirs?.msPerStep ?? null,
+    unit: 'ms',
+    target: { op: '<=', value: 1.0, on: 'ratio' },
+    note: `${refNote}; ours: ${threads} thread(s), ${ours!.nodes} ONNX nodes, graph built in ${ours!.buildSeconds.toFixed(1)} s, compiled in ${ours!.compileSeconds.toFixed(1)} s`,
+  });
+  report.add({ case: c.description, metric: 'peak memory', ours: oursPeak, reference: theirs?.peakMiB ?? null, unit: 'MiB' });
+}
+report.finish();

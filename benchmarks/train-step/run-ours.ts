@@ -1,0 +1,53 @@
+/**
+ * One case, ours, in a fresh process (for its own peak memory): build the step graph, compile it, run warm-up
+ * steps, then time `steps` optimizer steps as the Trainer runs them (feeds, ONNX Runtime, outputs back as state).
+ * Usage: run-ours.ts <case> <threads> [steps] [optimization] [gradient options as JSON, e.g. '{"convWeightGrad":"conv"}']
+ */
+import { Rng, Runtime } from '@dc/core';
+import { StepRunner, buildStepGraph, zeroSlots, type GradientsOptions, type TrainState } from '@dc/nn';
+import { reportPeak } from '../harness.js';
+import { CASES } from './cases.js';
+
+const [name = 'conv-autoencoder', threadsArg = '2', stepsArg, optimization = 'all', gradJson = '{}'] = process.argv.slice(2);
+const c = CASES[name];
+if (!c) throw new Error(`unknown case ${name}`);
+const threads = Number(threadsArg);
+const steps = stepsArg ? Number(stepsArg) : c.steps;
+
+const t0 = performance.now();
+const model = c.model();
+const optimizer = c.optimizer();
+const rng = new Rng(0);
+const modelState = model.init(rng.fork());
+const batch = c.batch(rng);
+const specs = Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, { dtype: t.dtype, shape: [...t.shape] }]));
+const step = buildStepGraph({ model, optimizer, loss: c.loss, batch: specs, gradientOptions: JSON.parse(gradJson) as GradientsOptions });
+const buildSeconds = (performance.now() - t0) / 1000;
+const runtime = await Runtime.create({ device: 'cpu', threads, optimization: optimization as 'all' });
+const t1 = performance.now();
+const runner = await StepRunner.create(step, optimizer, specs, runtime, 'bench');
+const compileSeconds = (performance.now() - t1) / 1000;
+let state: TrainState = { model: modelState, optimizer: { step: 0, slots: zeroSlots(optimizer.slots, modelState.parameters, step.trained) } };
+const lr = optimizer.lr;
+for (let i = 0; i < 2; i++) state = (await runner.run(state, batch, { lr }, rng)).next;
+const times: number[] = [];
+let loss = NaN;
+for (let i = 0; i < steps; i++) {
+  const s = performance.now();
+  const out = await runner.run(state, batch, { lr }, rng);
+  times.push(performance.now() - s);
+  state = out.next;
+  loss = out.loss;
+}
+await runtime.dispose();
+times.sort((a, b) => a - b);
+reportPeak({
+  msPerStep: times[Math.floor(times.length / 2)]!,
+  minMs: times[0]!,
+  nodes: step.graph.nodes.length,
+  buildSeconds,
+  compileSeconds,
+  loss,
+  threads,
+  steps,
+});

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""PyTorch CPU reference for the train-step benchmark: the same models, batches and optimizers as ours.
+
+Usage: torch_step.py <case> <threads> <steps>. Prints one JSON line: median ms per optimizer step (forward,
+loss, backward, optimizer step), and the process's peak RSS in MiB.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'packages', 'nn', 'fixtures'))
+from generate_step_fixtures import ConvAutoencoder, ResNet18Cifar  # noqa: E402  (same layouts as @dc/nn)
+
+
+def main():
+    case, threads, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+    if case == 'conv-autoencoder':
+        model = ConvAutoencoder(1, 10)
+        x = torch.rand(128, 1, 28, 28)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = lambda: F.mse_loss(model(x), x)
+    elif case == 'resnet18':
+        model = ResNet18Cifar(10)
+        x = torch.randn(32, 3, 32, 32)
+        y = torch.randint(0, 10, (32,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        loss_fn = lambda: F.cross_entropy(model(x), y)
+    else:
+        raise SystemExit(f'unknown case {case}')
+    model.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        loss = step()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'msPerStep': times[len(times) // 2], 'minMs': times[0], 'peakMiB': peak, 'loss': loss,
+                      'threads': torch.get_num_threads(), 'torch': torch.__version__}))
+
+
+if __name__ == '__main__':
+    main()
