@@ -14,6 +14,8 @@ export interface RngState {
 }
 
 const JUMP = [0x8764000b, 0xf542d2d3, 0x6fa035c3, 0x77f2db5b];
+// Module-level bindings: a global `Math` lookup in a hot loop is many times slower inside VM contexts (jest).
+const { imul, sqrt, log, sin, cos, pow, floor, PI } = Math;
 const TWO_POW_32 = 4294967296;
 
 function rotl(x: number, k: number): number {
@@ -23,8 +25,8 @@ function rotl(x: number, k: number): number {
 function splitmix32(state: { x: number }): number {
   state.x = (state.x + 0x9e3779b9) >>> 0;
   let z = state.x;
-  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  z = imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = imul(z ^ (z >>> 15), 0x735a2d97);
   return (z ^ (z >>> 15)) >>> 0;
 }
 
@@ -40,7 +42,7 @@ export class Rng {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new InvalidOptionError('Rng', 'seed', 'an integer in the range [0, 2^53)', seed);
     }
-    const mix = { x: (seed >>> 0) ^ Math.imul(Math.floor(seed / TWO_POW_32), 0x85ebca6b) };
+    const mix = { x: (seed >>> 0) ^ imul(floor(seed / TWO_POW_32), 0x85ebca6b) };
     this.s0 = splitmix32(mix);
     this.s1 = splitmix32(mix);
     this.s2 = splitmix32(mix);
@@ -65,7 +67,7 @@ export class Rng {
 
   /** The next 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const result = imul(rotl(imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
     const t = (this.s1 << 9) >>> 0;
     this.s2 = (this.s2 ^ this.s0) >>> 0;
     this.s3 = (this.s3 ^ this.s1) >>> 0;
@@ -109,9 +111,9 @@ export class Rng {
     }
     const u1 = 1 - this.uniform(); // (0, 1]
     const u2 = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    this.spare = r * Math.sin(2 * Math.PI * u2);
-    return mean + std * r * Math.cos(2 * Math.PI * u2);
+    const r = sqrt(-2 * log(u1));
+    this.spare = r * sin(2 * PI * u2);
+    return mean + std * r * cos(2 * PI * u2);
   }
 
   /** Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 through the u^(1/shape) boost. */
@@ -119,10 +121,10 @@ export class Rng {
     if (!(shape > 0) || !Number.isFinite(shape)) throw new InvalidOptionError('Rng.gamma', 'shape', 'a finite number > 0', shape);
     if (shape < 1) {
       const u = 1 - this.uniform();
-      return this.gamma(shape + 1) * Math.pow(u, 1 / shape);
+      return this.gamma(shape + 1) * pow(u, 1 / shape);
     }
     const d = shape - 1 / 3;
-    const c = 1 / Math.sqrt(9 * d);
+    const c = 1 / sqrt(9 * d);
     for (;;) {
       let x: number;
       let v: number;
@@ -133,7 +135,7 @@ export class Rng {
       v = v * v * v;
       const u = this.uniform();
       if (u < 1 - 0.0331 * x * x * x * x) return d * v;
-      if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+      if (log(u) < 0.5 * x * x + d * (1 - v + log(v))) return d * v;
     }
   }
 
