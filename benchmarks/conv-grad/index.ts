@@ -3,18 +3,20 @@
  * each Conv from its geometry; this measures every method so the rule can be checked on any machine).
  *
  * For the ResNet-18 CIFAR layers at batch 32 and the conv-autoencoder layers at batch 128 it times, with the
- * same thread count: the forward Conv, the input gradient by ConvTranspose / flipped-kernel Conv / Gemm + fold,
- * the weight gradient by transposed Conv / unfold + one Gemm / unfold + per-sample MatMul, and PyTorch's
- * forward, conv2d_input and conv2d_weight. Rows compare the method 'auto' picks with PyTorch; the note lists
- * every method and whether 'auto' picked the fastest. DC_BENCH_THREADS (default 2) and DC_BENCH_REPS (7).
+ * same thread count: the forward Conv, the input gradient by ConvTranspose / flipped-kernel Conv / Gemm + Col2Im
+ * fold, the weight gradient by transposed Conv / unfold + one Gemm / unfold + per-sample MatMul / row gather +
+ * one product per tap, and PyTorch's forward, conv2d_input and conv2d_weight. Times are process CPU time (all
+ * threads), the median of DC_BENCH_REPS runs with the methods of a layer run in turn, so load from other work on
+ * the machine moves them less than wall time. Rows compare the method 'auto' picks with PyTorch; the note lists
+ * every method and whether 'auto' picked the fastest. DC_BENCH_THREADS (default 2) and DC_BENCH_REPS (9).
  */
 import { join } from 'node:path';
-import { GraphBuilder, Rng, Runtime, Tensor, type Value } from '@dc/core';
+import { GraphBuilder, Rng, Runtime, Tensor, type Session, type Value } from '@dc/core';
 import { convInputGrad, convWeightGrad, pickInputGrad, pickWeightGrad, type ConvGeometry } from '../../packages/core/src/graph/ops/conv.js';
 import { BENCH_ROOT, Report, runPython } from '../harness.js';
 
 const threads = Number(process.env.DC_BENCH_THREADS ?? 2);
-const reps = Number(process.env.DC_BENCH_REPS ?? 7);
+const reps = Number(process.env.DC_BENCH_REPS ?? 9);
 
 interface Layer {
   name: string;
@@ -44,27 +46,43 @@ const layers: Layer[] = [
 
 const runtime = await Runtime.create({ device: 'cpu', threads });
 
-/** Median wall time of one graph; the result is reduced to a scalar so output copies do not count. */
-async function time(l: Layer, ho: number, build: (g: GraphBuilder, x: Value, w: Value, dy: Value) => Value): Promise<number> {
-  const g = new GraphBuilder({ name: 'conv-grad' });
-  const x = g.input('x', 'float32', [l.n, l.c, l.h, l.h]);
-  const w = g.input('w', 'float32', [l.m, l.c, l.k, l.k]);
-  const dy = g.input('dy', 'float32', [l.n, l.m, ho, ho]);
-  g.output(g.op('ReduceSum', [build(g, x, w, dy)], { keepdims: 0 }), 'out');
-  const session = await runtime.session(g);
+type Build = (g: GraphBuilder, x: Value, w: Value, dy: Value) => Value;
+
+/**
+ * Median CPU time (seconds) of each graph, the graphs run in turn; each result is reduced to one element so output
+ * copies do not count.
+ */
+async function time(l: Layer, ho: number, builds: Record<string, Build>): Promise<Record<string, number>> {
   const rng = new Rng(1);
-  const feeds = { x: Tensor.zeros(x.staticShape), w: Tensor.zeros(w.staticShape), dy: Tensor.zeros(dy.staticShape) };
+  const feeds = { x: Tensor.zeros([l.n, l.c, l.h, l.h]), w: Tensor.zeros([l.m, l.c, l.k, l.k]), dy: Tensor.zeros([l.n, l.m, ho, ho]) };
   for (const t of Object.values(feeds)) rng.fillNormal(t.data);
-  for (let i = 0; i < 2; i++) await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push((performance.now() - t0) / 1000);
+  const sessions: Record<string, Session> = {};
+  for (const [name, build] of Object.entries(builds)) {
+    const g = new GraphBuilder({ name: 'conv-grad' });
+    const x = g.input('x', 'float32', feeds.x.shape);
+    const w = g.input('w', 'float32', feeds.w.shape);
+    const dy = g.input('dy', 'float32', feeds.dy.shape);
+    const out = g.op('Reshape', [build(g, x, w, dy), g.int64s([-1])]);
+    g.output(g.op('Slice', [out, g.int64s([0]), g.int64s([1])]), 'out');
+    sessions[name] = await runtime.session(g);
+    for (let i = 0; i < 2; i++) await sessions[name]!.run(feeds);
   }
-  await session.release();
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < reps; i++) {
+    for (const [name, session] of Object.entries(sessions)) {
+      const u = process.cpuUsage();
+      await session.run(feeds);
+      const d = process.cpuUsage(u);
+      (times[name] ??= []).push((d.user + d.system) / 1e6);
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [name, session] of Object.entries(sessions)) {
+    await session.release();
+    const v = times[name]!.sort((a, b) => a - b);
+    out[name] = v[Math.floor(v.length / 2)]!;
+  }
+  return out;
 }
 
 const report = new Report('conv-grad');
@@ -73,16 +91,18 @@ for (const l of layers) {
   const geo: ConvGeometry = { kernel: [l.k, l.k], strides: [l.s, l.s], dilations: [1, 1], pads: [l.p, l.p, l.p, l.p], group: 1 };
   const ho = Math.floor((l.h + 2 * l.p - l.k) / l.s) + 1;
   const wShape = [l.m, l.c, l.k, l.k];
-  const fwd = await time(l, ho, (g, x, w) => g.op('Conv', [x, w], { pads: geo.pads, strides: geo.strides }));
-  const dx: Record<string, number> = {};
+  const { fwd } = await time(l, ho, { fwd: (g, x, w) => g.op('Conv', [x, w], { pads: geo.pads, strides: geo.strides }) });
+  const dxBuilds: Record<string, Build> = {};
   for (const method of ['convTranspose', 'conv', 'fold'] as const) {
     if (method === 'conv' && l.s !== 1) continue;
-    dx[method] = await time(l, ho, (g, _x, w, dy) => convInputGrad(g, dy, w, [l.h, l.h], geo, method));
+    dxBuilds[method] = (g, _x, w, dy) => convInputGrad(g, dy, w, [l.h, l.h], geo, method);
   }
-  const dw: Record<string, number> = {};
-  for (const method of ['conv', 'unfold', 'unfold-batched'] as const) {
-    dw[method] = await time(l, ho, (g, x, _w, dy) => convWeightGrad(g, x, dy, wShape, geo, method));
+  const dx = await time(l, ho, dxBuilds);
+  const dwBuilds: Record<string, Build> = {};
+  for (const method of ['conv', 'unfold', 'unfold-batched', 'gather'] as const) {
+    dwBuilds[method] = (g, x, _w, dy) => convWeightGrad(g, x, dy, wShape, geo, method);
   }
+  const dw = await time(l, ho, dwBuilds);
   const flipPossible = l.s === 1 && l.p <= l.k - 1;
   const autoX = pickInputGrad(l.c, ho * ho, 1, flipPossible);
   const autoW = pickWeightGrad(l.n, l.c, l.m, l.k * l.k, ho * ho, 1);
@@ -90,7 +110,7 @@ for (const l of layers) {
   const ref = torch.available ? torch.value! : null;
   const missing = torch.available ? '' : ` (PyTorch: ${torch.reason})`;
   const best = (r: Record<string, number>) => Object.entries(r).sort((a, b) => a[1] - b[1])[0]![0];
-  report.add({ case: l.name, metric: 'forward Conv', ours: fwd, reference: ref?.fwd ?? null, unit: 's', note: `reference: torch conv2d${missing}` });
+  report.add({ case: l.name, metric: 'forward Conv', ours: fwd!, reference: ref?.fwd ?? null, unit: 's', note: `reference: torch conv2d${missing}` });
   report.add({
     case: l.name,
     metric: `input grad (${autoX})`,

@@ -1,6 +1,7 @@
 """PyTorch reference for benchmarks/conv-grad: forward, input gradient and weight gradient of one Conv2d layer.
 
-Usage: python3 torch_conv.py N C M H K S P THREADS REPS. Prints one JSON line: median seconds of each.
+Usage: python3 torch_conv.py N C M H K S P THREADS REPS. Prints one JSON line: median process CPU seconds of each
+(all threads), as the TypeScript side measures.
 """
 import json
 import sys
@@ -21,9 +22,9 @@ def median(f):
         f()
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         f()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     times.sort()
     return times[len(times) // 2]
 

@@ -118,14 +118,15 @@ export interface GradOptions {
   /**
    * Conv weight gradient: 'conv' (a Conv over batch/channel-transposed tensors, then Slice), 'unfold' (patches
    * unfolded by a one-hot grouped Conv, then one Gemm over batch and pixels), 'unfold-batched' (per-sample
-   * products of the unfolded patches, summed over the batch) or 'auto' (default: chosen per layer from its
-   * geometry by a rule measured on this engine).
+   * products of the unfolded patches, summed over the batch), 'gather' (patch rows gathered from a spatial-major
+   * copy of the input, one product per kernel tap; ungrouped only, 'unfold' otherwise) or 'auto' (default:
+   * chosen per layer from its geometry by a rule measured on this engine).
    */
-  convWeightGrad?: 'auto' | 'conv' | 'unfold' | 'unfold-batched';
+  convWeightGrad?: 'auto' | 'conv' | 'unfold' | 'unfold-batched' | 'gather';
   /**
    * Conv input gradient: 'convTranspose' (with explicit output_padding), 'conv' (flipped-kernel Conv; stride 1
-   * only, ConvTranspose otherwise), 'fold' (one Gemm for the patch gradients, folded back by a one-hot
-   * ConvTranspose; ungrouped only, ConvTranspose otherwise) or 'auto' (default: chosen per layer).
+   * only, ConvTranspose otherwise), 'fold' (one Gemm for the patch gradients, summed back by Col2Im; ungrouped
+   * only, ConvTranspose otherwise) or 'auto' (default: chosen per layer).
    */
   convInputGrad?: 'auto' | 'convTranspose' | 'conv' | 'fold';
 }

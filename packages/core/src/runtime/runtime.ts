@@ -144,6 +144,10 @@ export class Runtime {
       executionMode: 'sequential',
       interOpNumThreads: 1,
       ...(this.threads > 0 ? { intraOpNumThreads: this.threads } : {}),
+      // The memory pattern plans one block for all intermediates of a run; for our static-shape training graphs
+      // the arena alone reuses buffers as well, and without the pattern the ResNet-18 step peaked at 740 MiB
+      // instead of 1050 MiB at the same speed (measured on CPU).
+      ...(this.device === 'cpu' ? { enableMemPattern: false } : {}),
     };
     const session = await ort.InferenceSession.create(bytes, options);
     const io = (names: readonly string[], specs: IOSpec[], meta: readonly ort.InferenceSession.ValueMetadata[] | undefined): IOSpec[] =>

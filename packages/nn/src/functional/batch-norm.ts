@@ -62,6 +62,16 @@ export function batchNorm(g: GraphBuilder, x: Value, p: BatchNormParams): BatchN
     throw new InvalidInputError('x', `batchNorm in training mode needs more than one value per channel, got shape [${x.shape.join(', ')}]`);
   }
   const axes = g.int64s(axesList);
+  const spatialAxes = axesList.length > 1 ? g.int64s(axesList.slice(1)) : null;
+  /**
+   * Per-channel sum [1, C, 1...] of the backward pass in two steps, the contiguous spatial axes first (ONNX Runtime
+   * measured 1.2-1.6x faster than over [0, 2, 3] at once). The forward statistics keep the one-step reductions:
+   * two-step ones moved a PyTorch step fixture's first-layer gradient from 6e-5 to 3e-4 relative error.
+   */
+  const channelSum = (v: Value): Value => {
+    if (!spatialAxes) return g.op('ReduceSum', [v, axes], { keepdims: 1 });
+    return g.op('ReduceSum', [g.op('ReduceSum', [v, spatialAxes], { keepdims: 1 }), g.int64s([0])], { keepdims: 1 });
+  };
   const bshape = g.int64s([1, -1, ...axesList.slice(1).map(() => 1)]);
   const cshape = g.int64s([-1]);
   // Elements per channel: a constant for static shapes, else computed from the runtime size.
@@ -104,17 +114,19 @@ export function batchNorm(g: GraphBuilder, x: Value, p: BatchNormParams): BatchN
     backward: ({ gradOutputs, needsGrad }) => {
       const gy = gradOutputs[0];
       if (!gy) return [];
-      const sumGy = g.op('ReduceSum', [gy, axes], { keepdims: 1 });
+      const sumGy = channelSum(gy);
       // sum(gy xc) = sum(gy d) - m2 sum(gy)
-      const sumGyXc =
-        needsGrad[0] || needsGrad[1] ? g.op('Sub', [g.op('ReduceSum', [g.op('Mul', [gy, d]), axes], { keepdims: 1 }), g.op('Mul', [m2, sumGy])]) : null;
+      const sumGyXc = needsGrad[0] || needsGrad[1] ? g.op('Sub', [channelSum(g.op('Mul', [gy, d])), g.op('Mul', [m2, sumGy])]) : null;
       let dx: Value | null = null;
       if (needsGrad[0]) {
-        // Per-channel coefficients first (tiny tensors): dx = gy s + xc b + c0 = gy s + (d b + (c0 - m2 b)).
-        const k = g.op('Mul', [scale, invCount]);
-        const b = g.op('Neg', [g.op('Mul', [g.op('Mul', [k, g.op('Mul', [r, r])]), sumGyXc!])]);
-        const c0 = g.op('Neg', [g.op('Mul', [k, sumGy])]);
-        dx = g.op('Add', [g.op('Mul', [gy, scale]), multiplyAdd(d, b, g.op('Sub', [c0, g.op('Mul', [m2, b])]))]);
+        // Per-channel coefficients first (tiny tensors), with the scale s factored out:
+        // dx = s (gy + xc b + c0) = s (gy + (d b + (c0 - m2 b))), b = -r^2 sum(gy xc) / n, c0 = -sum(gy) / n.
+        // The last step is a per-channel Mul, which the gradient of a preceding Conv absorbs into its (smaller)
+        // weights when it can (see the Conv backward rule in @dc/core); the dead Mul is then pruned.
+        const b = g.op('Neg', [g.op('Mul', [g.op('Mul', [invCount, g.op('Mul', [r, r])]), sumGyXc!])]);
+        const c0 = g.op('Neg', [g.op('Mul', [invCount, sumGy])]);
+        const z = g.op('Add', [gy, multiplyAdd(d, b, g.op('Sub', [c0, g.op('Mul', [m2, b])]))]);
+        dx = g.op('Mul', [z, scale]);
       }
       return [
         dx,

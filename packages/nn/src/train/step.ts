@@ -189,6 +189,25 @@ class StepHost implements ParameterHost {
   }
 }
 
+/**
+ * Removes nodes whose outputs reach no graph output. ONNX Runtime runs every node of a model, used or not, and
+ * some backward rules leave work behind when they find a cheaper form (a Conv gradient absorbing the per-channel
+ * scale that ends the BatchNorm gradient leaves that Mul unused).
+ */
+function pruneDeadNodes(g: GraphBuilder): void {
+  const needed = new Set<Value>(g.outputs);
+  const keep = new Array<boolean>(g.nodes.length).fill(false);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const node = g.nodes[i]!;
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    keep[i] = true;
+    for (const v of node.inputs) if (v) needed.add(v);
+  }
+  let j = 0;
+  for (let i = 0; i < g.nodes.length; i++) if (keep[i]) g.nodes[j++] = g.nodes[i]!;
+  g.nodes.length = j;
+}
+
 /** Builds the training-step graph. */
 export function buildStepGraph(options: StepGraphOptions): StepGraph {
   const { model, optimizer } = options;
@@ -311,6 +330,7 @@ export function buildStepGraph(options: StepGraphOptions): StepGraph {
   }));
   for (const [name, v] of host.emaOut) g.output(v, `param_out/${name}`);
   for (const [name, v] of host.buffersLatest) g.output(v, `buffer_out/${name}`);
+  pruneDeadNodes(g);
 
   return {
     graph: g,

@@ -40,6 +40,7 @@ const methods: [GradOptions, number | undefined][] = [
   [{ convInputGrad: 'convTranspose', convWeightGrad: 'conv' }, 24],
   [{ convInputGrad: 'conv', convWeightGrad: 'unfold' }, 24],
   [{ convInputGrad: 'fold', convWeightGrad: 'unfold-batched' }, 24],
+  [{ convWeightGrad: 'gather' }, 24],
 ];
 
 async function checkAllMethods(op: string, inputs: Tensor[], attrs: ConvCase['attrs']): Promise<void> {
@@ -53,27 +54,31 @@ describe('Conv', () => {
     await checkAllMethods('Conv', [randn(x, 'float32'), randn(w, 'float32'), ...(bias ? [randn([w[0]!], 'float32')] : [])], attrs);
   });
 
-  it('picks the gradient method per layer: flipped Conv, ConvTranspose or Gemm + fold for dX; batched or single product for dW', () => {
-    const ops = (size: number, strides: number[], wrt: 'x' | 'w') => {
+  it('picks the gradient method per layer: flipped Conv, ConvTranspose or Gemm + fold for dX; row gather, batched or single product for dW', () => {
+    const ops = (size: number, strides: number[], wrt: 'x' | 'w', channels = 16, batch = 2) => {
       const g = new GraphBuilder();
-      const x = g.input('x', 'float32', [2, 16, size, size]);
-      const w = g.input('w', 'float32', [16, 16, 3, 3]);
+      const x = g.input('x', 'float32', [batch, channels, size, size]);
+      const w = g.input('w', 'float32', [channels, channels, 3, 3]);
       const loss = g.op('ReduceSum', [g.op('Conv', [x, w], { pads: [1, 1, 1, 1], strides })], { keepdims: 0 });
       const before = g.nodes.length;
       gradients(g, loss, [wrt === 'x' ? x : w]);
       return g.nodes.slice(before).map((n) => n.opType);
     };
-    // dX: stride 1 -> flipped-kernel Conv; stride 2 on a 12x12 map (36 output pixels) -> ConvTranspose;
-    // stride 2 on 8x8 (16 output pixels) -> one Gemm and a fold.
-    expect(ops(8, [1, 1], 'x')).toEqual(expect.arrayContaining(['Conv', 'Slice']));
+    // dX: stride 1 -> flipped-kernel Conv (the flip a product with the exchange matrix); stride 2 on a 12x12 map
+    // (36 output pixels) -> ConvTranspose; stride 2 on 8x8 (16 output pixels) -> one Gemm and a fold (Col2Im).
+    expect(ops(8, [1, 1], 'x')).toEqual(expect.arrayContaining(['Conv', 'MatMul']));
     expect(ops(8, [1, 1], 'x')).not.toContain('ConvTranspose');
     expect(ops(12, [2, 2], 'x')).toContain('ConvTranspose');
     expect(ops(12, [2, 2], 'x')).not.toContain('Gemm');
-    expect(ops(8, [2, 2], 'x')).toEqual(expect.arrayContaining(['Gemm', 'ConvTranspose']));
-    // dW: 64 output pixels per sample -> per-sample MatMul summed over the batch; 16 -> one Gemm.
-    expect(ops(8, [1, 1], 'w')).toEqual(expect.arrayContaining(['MatMul', 'ReduceSum']));
-    expect(ops(8, [2, 2], 'w')).toContain('Gemm');
-    expect(ops(8, [2, 2], 'w')).not.toContain('MatMul');
+    expect(ops(8, [2, 2], 'x')).toEqual(expect.arrayContaining(['Gemm', 'Col2Im']));
+    // dW: at most 64 output pixels per sample -> row gather and one product per tap; 144 pixels -> per-sample
+    // MatMul summed over the batch; the same with over 2^24 partial products -> one Gemm over batch and pixels.
+    expect(ops(8, [1, 1], 'w')).toEqual(expect.arrayContaining(['Gather', 'MatMul']));
+    expect(ops(8, [2, 2], 'w')).toEqual(expect.arrayContaining(['Gather', 'MatMul']));
+    expect(ops(12, [1, 1], 'w')).toEqual(expect.arrayContaining(['MatMul', 'ReduceSum']));
+    expect(ops(12, [1, 1], 'w')).not.toContain('Gather');
+    expect(ops(12, [1, 1], 'w', 512, 64)).toContain('Gemm');
+    expect(ops(12, [1, 1], 'w', 512, 64)).not.toContain('Gather');
   });
 });
 

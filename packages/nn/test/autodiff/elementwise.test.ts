@@ -48,6 +48,7 @@ describe('unary maths and activations', () => {
     ['Abs', {}],
     ['Relu', {}],
     ['LeakyRelu', { alpha: 0.2 }],
+    ['LeakyRelu', { alpha: -0.3 }],
     ['Elu', { alpha: 0.7 }],
   ] as const)('%s away from the kink', async (op, attrs) => {
     await expectGradOk(unary(op, attrs), [awayFromZero([4, 6])]);

@@ -272,9 +272,13 @@ const BACKWARD: Record<string, GradRule> = {
   Sigmoid: unary(({ g }, _x, y, gy) => g.op('Mul', [gy, g.op('Mul', [y, g.op('Sub', [g.constant(1, y.dtype), y])])])),
   Tanh: unary(({ g }, _x, y, gy) => g.op('Mul', [gy, g.op('Sub', [g.constant(1, y.dtype), g.op('Mul', [y, y])])])),
   Relu: unary(({ g }, _x, y, gy) => g.op('Where', [g.op('Greater', [y, g.constant(0, y.dtype)]), gy, g.constant(0, y.dtype)])),
-  LeakyRelu: unary(({ g, node }, x, _y, gy) =>
-    g.op('Where', [g.op('Greater', [x, g.constant(0, x.dtype)]), gy, g.op('Mul', [gy, g.constant(floatAttr(node, 'alpha', 0.01), x.dtype)])]),
-  ),
+  LeakyRelu: unary(({ g, node }, x, y, gy) => {
+    // With a slope >= 0 the output has the input's sign, so the mask reads the output, which the next layer keeps
+    // anyway, and the input need not be kept for the backward pass.
+    const alpha = floatAttr(node, 'alpha', 0.01);
+    const sign = alpha >= 0 ? y : x;
+    return g.op('Where', [g.op('Greater', [sign, g.constant(0, x.dtype)]), gy, g.op('Mul', [gy, g.constant(alpha, x.dtype)])]);
+  }),
   Elu: unary(({ g, node }, x, y, gy) =>
     g.op('Where', [g.op('Greater', [x, g.constant(0, x.dtype)]), gy, g.op('Mul', [gy, g.op('Add', [y, g.constant(floatAttr(node, 'alpha', 1), x.dtype)])])]),
   ),
