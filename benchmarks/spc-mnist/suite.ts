@@ -1,0 +1,62 @@
+/**
+ * The SPC benchmark suite shared by spc-mnist and spc-fashion: three seeds, each a fresh process (its own peak
+ * memory), scored against the paper's mean figures. The schedule is chosen to fit one run into 60 minutes on two
+ * CPU cores; the paper's is far larger (see the README's SPC section).
+ */
+import { join } from 'node:path';
+import type { SpcOptions } from '@dc/consensus';
+import { BENCH_ROOT, Report, runIsolated } from '../harness.js';
+
+export const BENCH_OPTIONS: Omit<SpcOptions, 'seed'> = {
+  nClusters: 10,
+  ensembleSize: 3,
+  pretrainEpochs: 2,
+  epochs: 1,
+  maxRounds: 5,
+  patience: 2,
+  learningRate: 5e-3,
+};
+
+export const SEEDS = [0, 1, 2];
+
+export interface RunResult {
+  accuracy: number;
+  nmi: number;
+  ari: number;
+  seconds: number;
+  bestRound: number;
+  rounds: { round: number; agreed: number; accuracy: number; agreedAccuracy: number; seconds: number }[];
+  stageSeconds: Record<string, number>;
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+/** Sample standard deviation (the paper's "(.10)" spreads are standard deviations over its runs). */
+const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+
+export async function runSuite(name: string, dataset: 'mnist' | 'fashion', paper: { accuracy: number; nmi: number }, labelsFile?: string): Promise<void> {
+  const report = new Report(name);
+  const runs: RunResult[] = [];
+  for (const [i, seed] of SEEDS.entries()) {
+    const args = [dataset, String(seed), ...(i === 0 && labelsFile ? [labelsFile] : [])];
+    const child = await runIsolated<RunResult>(join(BENCH_ROOT, 'spc-mnist', 'run.ts'), args);
+    const r = child.value;
+    runs.push(r);
+    const c = `seed ${seed}`;
+    report.add({ case: c, metric: 'ACC', ours: 100 * r.accuracy, reference: paper.accuracy, unit: '%', note: `best round ${r.bestRound}; agreed per round ${r.rounds.map((x) => x.agreed).join(', ')}; ACC per round ${r.rounds.map((x) => (100 * x.accuracy).toFixed(2)).join(', ')}` });
+    report.add({ case: c, metric: 'NMI', ours: 100 * r.nmi, reference: paper.nmi, unit: '%' });
+    report.add({ case: c, metric: 'ARI', ours: 100 * r.ari, unit: '%' });
+    report.add({ case: c, metric: 'wall time', ours: child.seconds / 60, unit: 'min', target: { op: '<=', value: 60 }, note: `fitSpc ${(r.seconds / 60).toFixed(1)} min; stages (s): ${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` });
+    report.add({ case: c, metric: 'peak memory', ours: child.peakMiB, unit: 'MiB' });
+  }
+  const acc = runs.map((r) => 100 * r.accuracy);
+  const nmi = runs.map((r) => 100 * r.nmi);
+  const ari = runs.map((r) => 100 * r.ari);
+  report.add({ case: `mean of ${runs.length}`, metric: 'ACC', ours: mean(acc), reference: paper.accuracy, unit: '%', target: { op: '>=', value: paper.accuracy }, note: 'reference: the paper\'s mean (Table 1)' });
+  report.add({ case: `spread of ${runs.length}`, metric: 'ACC std', ours: std(acc), unit: 'pp' });
+  report.add({ case: `mean of ${runs.length}`, metric: 'NMI', ours: mean(nmi), reference: paper.nmi, unit: '%' });
+  report.add({ case: `spread of ${runs.length}`, metric: 'NMI std', ours: std(nmi), unit: 'pp' });
+  report.add({ case: `mean of ${runs.length}`, metric: 'ARI', ours: mean(ari), unit: '%', note: 'the paper reports no ARI' });
+  report.add({ case: `spread of ${runs.length}`, metric: 'ARI std', ours: std(ari), unit: 'pp' });
+  report.add({ case: 'schedule', metric: 'options', ours: null, unit: '-', note: JSON.stringify(BENCH_OPTIONS) });
+  report.finish();
+}

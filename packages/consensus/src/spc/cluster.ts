@@ -1,0 +1,120 @@
+/**
+ * SPC's clustering function for one member (Section 3.2): UMAP of the latent codes, then HDBSCAN cut to exactly
+ * K clusters or a K-component Gaussian mixture. When no cut of the HDBSCAN hierarchy gives K clusters the member
+ * is left out of this round's ensemble, as in the paper (and so is a mixture that leaves a component empty).
+ */
+import { NoExactCutError } from '../errors.js';
+import { fitHdbscan } from '../hdbscan/hdbscan.js';
+import { fitGmm } from '../gmm/gmm.js';
+import { fitUmap, type UmapResult, type UmapStage } from '../umap/umap.js';
+import type { Tensor, Device } from '@dc/core';
+import type { ResolvedSpcOptions } from './options.js';
+
+export interface MemberLabels {
+  /** Cluster per point, 0..K-1, -1 for HDBSCAN noise (never agreed). */
+  labels: Int32Array;
+  /** Every point labelled: noise takes the label of its latent-space neighbours (for the consensus vote). */
+  filled: Int32Array;
+}
+
+export type MemberClustering = ({ excluded: false } & MemberLabels) | { excluded: true; reason: string };
+
+export interface ClusterContext {
+  options: ResolvedSpcOptions;
+  seed: number;
+  onUmap?: (stage: UmapStage, done: number, total: number) => void;
+}
+
+/** Clusters one member's latent codes [n, latentDim]. */
+export async function clusterLatents(latent: Tensor, ctx: ClusterContext): Promise<MemberClustering> {
+  const o = ctx.options;
+  const umap = await fitUmap(latent, {
+    nNeighbors: o.umap.nNeighbors,
+    minDist: o.umap.minDist,
+    nComponents: o.umap.nComponents,
+    ...(o.umap.epochs !== undefined ? { epochs: o.umap.epochs } : {}),
+    seed: ctx.seed,
+    device: o.device as Device,
+    threads: o.threads,
+    ...(ctx.onUmap ? { onProgress: (p: { stage: UmapStage; done: number; total: number }) => ctx.onUmap!(p.stage, p.done, p.total) } : {}),
+  });
+  const k = o.nClusters;
+  if (o.clusterer === 'gmm') {
+    // scikit-learn's defaults, as the authors used: full covariances, one initialisation.
+    const labels = fitGmm(umap.embedding, { nComponents: k, seed: ctx.seed }).labels;
+    const sizes = new Int32Array(k);
+    for (const l of labels) sizes[l]!++;
+    if (sizes.some((s) => s === 0)) return { excluded: true, reason: `the Gaussian mixture left ${sizes.filter((s) => s === 0).length} of ${k} components empty` };
+    return { excluded: false, labels, filled: labels };
+  }
+  let labels: Int32Array;
+  try {
+    labels = fitHdbscan(umap.embedding, { minPts: o.hdbscan.minPts, minClusterSize: o.hdbscan.minClusterSize, nClusters: k }).labels;
+  } catch (e) {
+    if (NoExactCutError.isInstance(e)) return { excluded: true, reason: e.message };
+    throw e;
+  }
+  return { excluded: false, labels, filled: fillNoise(labels, umap, k) };
+}
+
+/**
+ * Labels for HDBSCAN's noise points: repeatedly, the most common label among a point's labelled latent-space
+ * neighbours (the UMAP kNN graph); points with no labelled neighbour at all take the cluster whose embedded
+ * centroid is nearest.
+ */
+export function fillNoise(labels: Int32Array, umap: Pick<UmapResult, 'knn' | 'embedding'>, k: number): Int32Array {
+  const n = labels.length;
+  const out = Int32Array.from(labels);
+  const nn = umap.knn.indices.data;
+  const kk = umap.knn.k;
+  const votes = new Int32Array(k);
+  let pending: number[] = [];
+  for (let i = 0; i < n; i++) if (out[i]! < 0) pending.push(i);
+  while (pending.length > 0) {
+    const assigned: [number, number][] = [];
+    const still: number[] = [];
+    for (const i of pending) {
+      votes.fill(0);
+      let best = -1;
+      for (let m = 0; m < kk; m++) {
+        const l = out[nn[i * kk + m]!]!;
+        if (l < 0) continue;
+        votes[l]!++;
+        if (best < 0 || votes[l]! > votes[best]! || (votes[l] === votes[best] && l < best)) best = l;
+      }
+      if (best >= 0) assigned.push([i, best]);
+      else still.push(i);
+    }
+    // Assign after the pass, so the result does not depend on the order points are visited.
+    for (const [i, l] of assigned) out[i] = l;
+    if (assigned.length === 0) break;
+    pending = still;
+  }
+  if (pending.length > 0) {
+    const emb = umap.embedding;
+    const d = emb.shape[1]!;
+    const sums = new Float64Array(k * d);
+    const counts = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      const l = out[i]!;
+      if (l < 0) continue;
+      counts[l]!++;
+      for (let j = 0; j < d; j++) sums[l * d + j] = sums[l * d + j]! + emb.data[i * d + j]!;
+    }
+    for (const i of pending) {
+      let best = 0;
+      let bestD = Infinity;
+      for (let l = 0; l < k; l++) {
+        if (counts[l] === 0) continue;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += (emb.data[i * d + j]! - sums[l * d + j]! / counts[l]!) ** 2;
+        if (s < bestD) {
+          bestD = s;
+          best = l;
+        }
+      }
+      out[i] = best;
+    }
+  }
+  return out;
+}

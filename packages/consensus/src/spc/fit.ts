@@ -1,0 +1,380 @@
+/**
+ * Selective pseudo-label clustering (Mahon and Lukasiewicz), Algorithm 1:
+ *   1. train an ensemble of autoencoders (latent noise regularisation);
+ *   2. cluster each member's latent space (UMAP, then HDBSCAN cut to K clusters or a GMM);
+ *   3. align the labellings (Hungarian) and select the points all members agree on;
+ *   4. train each member with cross-entropy through its pseudo-classifier on the agreed points (consensus labels)
+ *      and with reconstruction on the others; go back to 2 until the number of agreed points stops increasing.
+ * The result is the consensus of the round with the most agreed points. No ground truth is read anywhere.
+ *
+ * Members train in worker threads (one ONNX Runtime session each, in parallel) while the main thread clusters
+ * the members that are done; each member's training state lives in a checkpoint file between phases, which also
+ * makes every run resumable from its checkpoint directory.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DcError, Rng, Tensor, getRuntime, type Device, type Runtime } from '@dc/core';
+import { Trainer, predict, trainInWorker, type ModelState, type TrainProgress } from '@dc/nn';
+import { clusterLatents, type MemberClustering, type MemberLabels } from './cluster.js';
+import { readImages, type SpcInput } from './data.js';
+import { ensembleRound, matchLabels, type EnsembleRound } from './ensemble.js';
+import { SpcNetwork, type SpcNetworkConfig } from './network.js';
+import { resolveOptions, type ResolvedSpcOptions, type SpcOptions } from './options.js';
+import type { SpcProgress, SpcStage } from './progress.js';
+import { SpcResult, type SpcRoundRecord } from './result.js';
+import { agreementDecision } from './schedule.js';
+import { RunStore, fingerprint } from './store.js';
+import { createJob, type SpcTrainJobArgs } from './train-job.js';
+
+/** Rows per embedding call (one progress event each). */
+const EMBED_CHUNK = 4096;
+
+export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<SpcResult> {
+  const t0 = performance.now();
+  const input = readImages(images);
+  const n = input.shape[0]!;
+  const o = resolveOptions(options, n);
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const emit = (e: Omit<SpcProgress, 'elapsedSeconds'>) => o.onProgress?.({ ...e, elapsedSeconds: elapsed() });
+
+  const config: SpcNetworkConfig = {
+    inputShape: input.shape.slice(1) as [number, number, number],
+    latentDim: o.latentDim,
+    baseChannels: o.baseChannels,
+    headHidden: o.headHidden,
+    nClusters: o.nClusters,
+    latentNoise: o.latentNoise,
+    // The authors' leaky ReLU slope.
+    negativeSlope: 0.3,
+  };
+  // Workers read the images and the targets from shared memory instead of copies (ONNX Runtime refuses shared
+  // buffers as inputs, so this thread keeps its own copy for embedding).
+  const sharedImages = o.workers > 0 ? shared(input) : input;
+  const targets = new Int32Array(o.workers > 0 ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n)).fill(-1);
+  const seeds = new Rng(o.seed);
+  const memberSeeds = Array.from({ length: o.ensembleSize }, () => seeds.nextSeed());
+  const clusterSeed = seeds.nextSeed();
+  const runtime = await getRuntime({ device: o.device, threads: o.threads });
+  const dir = o.checkpointDir ?? (await mkdtemp(join(tmpdir(), 'dc-spc-')));
+  const store = await RunStore.open(dir);
+  const print = fingerprint(input, o);
+  const ctx: RunContext = { o, x: input, sharedImages, n, config, network: new SpcNetwork(config), runtime, targets, emit, memberSeeds, clusterSeed, store, fingerprint: print };
+
+  try {
+    const status = o.checkpointDir ? await store.readStatus(print) : null;
+    let history: SpcRoundRecord[];
+    let round: EnsembleRound;
+    let best: Best;
+    let generation: number;
+    if (status && status.round >= 0) {
+      // Resume after the last completed round: its consensus and the best round so far; the members' training
+      // states are in their checkpoint files.
+      history = status.history;
+      round = {
+        consensus: await store.readInt32(`r${status.round}-consensus.i32`, n),
+        agreed: await store.readUint8(`r${status.round}-agreed.u8`, n),
+        agreedCount: history[history.length - 1]!.agreed,
+        members: history[history.length - 1]!.members,
+      };
+      generation = status.bestGeneration;
+      best = {
+        round: status.bestRound,
+        labels: await store.readInt32(`best${generation}-labels.i32`, n),
+        agreed: await store.readUint8(`best${generation}-agreed.u8`, n),
+        states: await Promise.all(memberSeeds.map((_, m) => store.readModel(`best${generation}-member${m}.ckpt`))),
+        snapshotPending: status.snapshotPending,
+      };
+    } else {
+      if (!status) {
+        // A fresh run claims the directory first, so every file written from here on belongs to it.
+        await store.remove((name) => /^(member\d+\.ckpt|r\d+-|best\d+-)/.test(name));
+        await store.writeStatus({ format: 'dc-spc-run', version: 1, fingerprint: print, round: -1, history: [], bestRound: 0, bestGeneration: 0, snapshotPending: true });
+      }
+      const t = performance.now();
+      const phase = await runPhase(ctx, 'pretrain', 0, o.pretrainEpochs);
+      round = ensemble(ctx, 0, phase, null);
+      history = [record(0, round, phase.excluded, n, null, (performance.now() - t) / 1000)];
+      o.onRound?.({ record: history[0]!, consensus: round.consensus, agreed: round.agreed });
+      best = { round: 0, labels: round.consensus, agreed: round.agreed, states: phase.states, snapshotPending: true };
+      generation = await saveRound(ctx, 0, round, history, best, 0, true);
+    }
+
+    for (let r = history.length; r <= o.maxRounds; r++) {
+      if (agreementDecision(history.map((h) => h.agreed), o.patience).stop) break;
+      const t = performance.now();
+      for (let i = 0; i < n; i++) targets[i] = round.agreed[i] ? round.consensus[i]! : -1;
+      const phase = await runPhase(ctx, 'train', r, o.pretrainEpochs + r * o.epochs);
+      let snapshotChanged = false;
+      if (best.snapshotPending) {
+        // The pseudo-classifiers have now learnt the best round's labels: these weights predict them.
+        best.states = phase.states;
+        best.snapshotPending = false;
+        snapshotChanged = true;
+      }
+      const next = ensemble(ctx, r, phase, round.consensus);
+      history.push(record(r, next, phase.excluded, n, phase.loss, (performance.now() - t) / 1000));
+      o.onRound?.({ record: history[history.length - 1]!, consensus: next.consensus, agreed: next.agreed });
+      if (agreementDecision(history.map((h) => h.agreed), o.patience).improved) {
+        best = { round: r, labels: next.consensus, agreed: next.agreed, states: phase.states, snapshotPending: true };
+        snapshotChanged = true;
+      }
+      // A round where no member could be clustered leaves nothing to train on: keep the previous targets.
+      if (next.members > 0) round = next;
+      generation = await saveRound(ctx, r, round, history, best, generation, snapshotChanged);
+      if (next.members === 0) break;
+    }
+
+    const classMaps = await alignHeads(ctx, best.states, best.labels);
+    return new SpcResult({
+      labels: best.labels,
+      agreed: best.agreed,
+      history,
+      bestRound: best.round,
+      config,
+      memberStates: best.states,
+      classMaps,
+      seconds: elapsed(),
+      device: o.device,
+      threads: o.threads,
+    });
+  } finally {
+    if (!o.checkpointDir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface RunContext {
+  o: ResolvedSpcOptions;
+  /** All images, float32 [N, C, H, W]. */
+  x: Tensor<'float32'>;
+  /** The same in shared memory when workers train. */
+  sharedImages: Tensor<'float32'>;
+  n: number;
+  config: SpcNetworkConfig;
+  /** The network structure, for embedding and the heads' predictions (weights are fed per member). */
+  network: SpcNetwork;
+  runtime: Runtime;
+  /** Per image: consensus label of an agreed point, -1 otherwise (the training targets of the next phase). */
+  targets: Int32Array;
+  emit: (e: Omit<SpcProgress, 'elapsedSeconds'>) => void;
+  memberSeeds: number[];
+  clusterSeed: number;
+  store: RunStore;
+  fingerprint: string;
+}
+
+interface Best {
+  round: number;
+  labels: Int32Array;
+  agreed: Uint8Array;
+  states: ModelState[];
+  /** True until the training after the best round has taught the pseudo-classifiers its labels. */
+  snapshotPending: boolean;
+}
+
+interface Phase {
+  /** Members' weights after the phase. */
+  states: ModelState[];
+  /** Mean training loss over the members' epochs in this phase (null when no epoch ran). */
+  loss: number | null;
+  /** Clusterings of the members that could be clustered, in member order. */
+  clusterings: MemberLabels[];
+  excluded: number[];
+}
+
+function shared(t: Tensor<'float32'>): Tensor<'float32'> {
+  const data = new Float32Array(new SharedArrayBuffer(t.data.byteLength));
+  data.set(t.data);
+  return new Tensor('float32', data, t.shape);
+}
+
+function record(r: number, e: EnsembleRound, excluded: number[], n: number, trainLoss: number | null, seconds: number): SpcRoundRecord {
+  return { round: r, agreed: e.agreedCount, fraction: e.agreedCount / n, members: e.members, excluded, trainLoss, seconds };
+}
+
+/** The job module the training workers import: the built file beside the bundle, or the TypeScript source. */
+function trainJobModule(): string {
+  for (const ext of ['.js', '.ts']) {
+    const url = new URL(`./train-job${ext}`, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url.href;
+  }
+  throw new DcError(`cannot find SPC's training job module next to ${import.meta.url}`);
+}
+
+/**
+ * Trains every member to `epochs` epochs in all (resuming from its checkpoint file), at most `workers` at a
+ * time, and clusters each member on the main thread as soon as its training ends.
+ */
+async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: number): Promise<Phase> {
+  const { o } = ctx;
+  const e = o.ensembleSize;
+  const states: ModelState[] = new Array(e);
+  const losses: (number | null)[] = new Array(e).fill(null);
+  const clusterings: Promise<MemberClustering>[] = new Array(e);
+  let chain: Promise<unknown> = Promise.resolve();
+  const work = async (m: number) => {
+    const trained = await trainMember(ctx, stage, r, m, epochs);
+    states[m] = trained.state;
+    losses[m] = trained.loss;
+    // One clustering at a time: UMAP and HDBSCAN run on this thread.
+    const c = chain.then(() => clusterMember(ctx, r, m, trained.state));
+    chain = c.catch(() => undefined);
+    clusterings[m] = c;
+  };
+  if (o.workers === 0) {
+    for (let m = 0; m < e; m++) {
+      await work(m);
+      await clusterings[m];
+    }
+  } else {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(o.workers, e) }, async () => {
+      while (next < e) await work(next++);
+    });
+    await Promise.all(lanes);
+  }
+  const done = await Promise.all(clusterings);
+  const used: MemberLabels[] = [];
+  const excluded: number[] = [];
+  done.forEach((c, m) => (c.excluded ? excluded.push(m) : used.push(c)));
+  if (used.length === 0 && r === 0) {
+    const reason = done.find((c): c is Extract<MemberClustering, { excluded: true }> => c.excluded)?.reason ?? '';
+    throw new DcError(`SPC cannot start: no member could be clustered into exactly ${o.nClusters} clusters (${reason}). Try clusterer 'gmm' or another hdbscan.minClusterSize.`, 'NO_EXACT_CUT');
+  }
+  const run = losses.filter((l): l is number => l !== null);
+  return { states, loss: run.length > 0 ? run.reduce((a, b) => a + b, 0) / run.length : null, clusterings: used, excluded };
+}
+
+/** One member's training phase, in a worker thread or in this one; its state lives in member<m>.ckpt. */
+async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: number, epochs: number): Promise<{ state: ModelState; loss: number | null }> {
+  const { o, store } = ctx;
+  const file = `member${m}.ckpt`;
+  const path = store.path(file);
+  const resume = (await store.exists(file)) ? path : undefined;
+  const args: SpcTrainJobArgs = {
+    config: ctx.config,
+    images: ctx.sharedImages.data,
+    targets: ctx.targets,
+    seed: ctx.memberSeeds[m]!,
+    learningRate: o.learningRate,
+    batchSize: o.batchSize,
+    epochs,
+    threads: o.workerThreads,
+    device: o.device,
+  };
+  // Optimizer steps before this phase: progress counts the phase's own steps.
+  const before = (stage === 'pretrain' ? 0 : o.pretrainEpochs + (r - 1) * o.epochs);
+  const epochLosses: number[] = [];
+  const onProgress = (e: TrainProgress) => {
+    if (e.type === 'epoch') {
+      epochLosses.push(e.loss);
+      return;
+    }
+    const start = before * e.stepsPerEpoch;
+    ctx.emit({ stage, round: r, member: m, done: e.step - start, total: e.totalSteps - start, loss: e.loss });
+  };
+  const fit = { epochs, checkpoint: { path } };
+  let state: ModelState;
+  if (o.workers > 0) {
+    const out = await trainInWorker({ module: trainJobModule(), args }, { ...(resume ? { resume } : {}), fit, onProgress });
+    state = out.state.model;
+  } else {
+    const def = createJob(args);
+    const trainer = new Trainer({ ...def.trainer, runtime: ctx.runtime });
+    try {
+      if (resume) await trainer.restore(resume);
+      await trainer.fit(def.data, { ...def.fit, ...fit, onProgress });
+      state = trainer.modelState;
+    } finally {
+      await trainer.dispose();
+    }
+  }
+  return { state, loss: epochLosses.length > 0 ? epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length : null };
+}
+
+/** Latent codes of every image under one member's weights, in chunks (one progress event each). */
+async function embed(ctx: RunContext, r: number, m: number, state: ModelState): Promise<Tensor<'float32'>> {
+  const { n, o } = ctx;
+  const latent = Tensor.zeros([n, o.latentDim]);
+  for (let start = 0; start < n; start += EMBED_CHUNK) {
+    const end = Math.min(n, start + EMBED_CHUNK);
+    const out = await predict(ctx.network, state, ctx.x.rows(start, end), { batchSize: 512, runtime: ctx.runtime });
+    latent.data.set(out.latent!.data, start * o.latentDim);
+    ctx.emit({ stage: 'embed', round: r, member: m, done: end, total: n });
+  }
+  return latent;
+}
+
+async function clusterMember(ctx: RunContext, r: number, m: number, state: ModelState): Promise<MemberClustering> {
+  const latent = await embed(ctx, r, m, state);
+  // A seed per round and member: the same run gives the same layouts however the work was scheduled.
+  const seed = new Rng(ctx.clusterSeed + r * 7919 + m * 104729).nextSeed();
+  const c = await clusterLatents(latent, {
+    options: ctx.o,
+    seed,
+    onUmap: (stage, done, total) => {
+      if (stage === 'optimize') ctx.emit({ stage: 'umap', round: r, member: m, done, total });
+    },
+  });
+  ctx.emit({ stage: 'cluster', round: r, member: m, done: 1, total: 1 });
+  return c;
+}
+
+function ensemble(ctx: RunContext, r: number, phase: Phase, previous: Int32Array | null): EnsembleRound {
+  const out: EnsembleRound = phase.clusterings.length > 0
+    ? ensembleRound(phase.clusterings, ctx.o.nClusters, ctx.o.agreementFraction, previous)
+    : { consensus: previous!, agreed: new Uint8Array(ctx.n), agreedCount: 0, members: 0 };
+  const excluded = phase.excluded;
+  ctx.emit({ stage: 'align', round: r, member: null, done: 1, total: 1, agreed: out.agreedCount, excluded });
+  return out;
+}
+
+/** Writes round r's files, then spc.json pointing at them, then removes what it no longer points at. */
+async function saveRound(ctx: RunContext, r: number, round: EnsembleRound, history: SpcRoundRecord[], best: Best, generation: number, snapshotChanged: boolean): Promise<number> {
+  const { store } = ctx;
+  if (!ctx.o.checkpointDir) return generation;
+  await store.writeInt32(`r${r}-consensus.i32`, round.consensus);
+  await store.writeUint8(`r${r}-agreed.u8`, round.agreed);
+  let g = generation;
+  if (snapshotChanged) {
+    g = generation + 1;
+    await store.writeInt32(`best${g}-labels.i32`, best.labels);
+    await store.writeUint8(`best${g}-agreed.u8`, best.agreed);
+    for (const [m, s] of best.states.entries()) await store.writeModel(`best${g}-member${m}.ckpt`, s);
+  }
+  await store.writeStatus({
+    format: 'dc-spc-run',
+    version: 1,
+    fingerprint: ctx.fingerprint,
+    round: r,
+    history,
+    bestRound: best.round,
+    bestGeneration: g,
+    snapshotPending: best.snapshotPending,
+  });
+  await store.remove((name) =>
+    (/^r\d+-(consensus\.i32|agreed\.u8)$/.test(name) && !name.startsWith(`r${r}-`)) ||
+    (/^best\d+-/.test(name) && !name.startsWith(`best${g}-`)),
+  );
+  return g;
+}
+
+/** Per member: the consensus label each of its head's classes matches best on the training images. */
+async function alignHeads(ctx: RunContext, states: ModelState[], labels: Int32Array): Promise<Int32Array[]> {
+  const k = ctx.o.nClusters;
+  const maps: Int32Array[] = [];
+  for (const state of states) {
+    const out = await predict(ctx.network, state, ctx.x, { batchSize: 512, runtime: ctx.runtime });
+    const logits = out.logits!.data;
+    const heads = new Int32Array(ctx.n);
+    for (let i = 0; i < ctx.n; i++) {
+      let b = 0;
+      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + b]!) b = j;
+      heads[i] = b;
+    }
+    maps.push(matchLabels(heads, labels, k));
+  }
+  return maps;
+}

@@ -1,0 +1,207 @@
+/**
+ * Options of fitSpc: one schema, one defaults object, checked at entry (data-dependent bounds once n is known).
+ *
+ * Defaults are a CPU schedule, not the paper's GPU one; every difference is listed in DEFAULTS' comments and in
+ * the README's SPC section.
+ */
+import { availableParallelism } from 'node:os';
+import { DEVICES, InvalidInputError, InvalidOptionError, c, validateOptions, type Device } from '@dc/core';
+import type { SpcProgress, SpcRoundInfo } from './progress.js';
+
+export type SpcClusterer = 'hdbscan' | 'gmm';
+
+export interface SpcUmapOptions {
+  /** Neighbours of the UMAP graph (default 30, the authors' value). */
+  nNeighbors?: number;
+  /** Minimum distance of the layout (default 0, the authors' value). */
+  minDist?: number;
+  /** Output dimensions (default 2, the authors' value). */
+  nComponents?: number;
+  /** Optimisation epochs (default: @dc/consensus's fitUmap default for the dataset size). */
+  epochs?: number;
+}
+
+export interface SpcHdbscanOptions {
+  /** Core-distance neighbourhood, the point itself included (default 10, the authors' min_samples). */
+  minPts?: number;
+  /** Smallest cluster (default 500 * n / 70,000, at least minPts: the authors' 500 for MNIST, scaled by size). */
+  minClusterSize?: number;
+}
+
+export interface SpcOptions {
+  /** Number of clusters K (as in the paper, the number of classes). */
+  nClusters: number;
+  /** Autoencoders in the ensemble (default 3; the paper's main results use 15). */
+  ensembleSize?: number;
+  /** Latent code size (default 50, the paper's for MNIST and Fashion-MNIST). */
+  latentDim?: number;
+  /** Standard deviation of the Gaussian noise injected into the latent code while training (default 0.45). */
+  latentNoise?: number;
+  /** Channels of the first encoder convolution, doubling per stage (default 16). */
+  baseChannels?: number;
+  /** Hidden width of the MLP pseudo-classifier (default 25, the authors' value). */
+  headHidden?: number;
+  /** 'hdbscan' (default; cut to exactly nClusters) or 'gmm'. */
+  clusterer?: SpcClusterer;
+  /**
+   * Which points count as agreed: 'unanimous' (default, the paper: every member gives the consensus label) or a
+   * fraction in (0.5, 1]: at least that share of the members give it.
+   */
+  agreement?: 'unanimous' | number;
+  /** Autoencoder pretraining epochs (default 3; the paper's 10). */
+  pretrainEpochs?: number;
+  /** Pseudo-label training epochs per round (default 1; the paper's 8). */
+  epochs?: number;
+  /** Pseudo-label rounds at most (default 6; the paper's 30). */
+  maxRounds?: number;
+  /** Stop after this many rounds without more agreed points (default 2; the paper's 7). */
+  patience?: number;
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3, the authors' value). */
+  learningRate?: number;
+  umap?: SpcUmapOptions;
+  hdbscan?: SpcHdbscanOptions;
+  seed?: number;
+  device?: Device;
+  /** ONNX Runtime intra-op threads of this thread's sessions (embedding, kNN; 0: one per core). */
+  threads?: number;
+  /**
+   * Members trained at the same time, each in its own worker thread (default: 2 on a machine with 2 or more
+   * cores and an ensemble of 2 or more, else 0); 0 trains them one after another in this thread.
+   */
+  workers?: number;
+  onProgress?: (event: SpcProgress) => void;
+  /** Called after each round's clustering with its consensus labels and agreed points (e.g. to monitor a run). */
+  onRound?: (round: SpcRoundInfo) => void;
+  /** Directory for checkpoints; a run pointed at a directory with a matching checkpoint resumes from it. */
+  checkpointDir?: string;
+}
+
+export const DEFAULTS = {
+  // The paper's main results use 15 members, 10 pretraining epochs, 8 epochs per round, up to 30 rounds and a
+  // patience of 7 on GPUs; on two CPU cores that is days of work, so the defaults are a budget schedule.
+  ensembleSize: 3,
+  latentDim: 50,
+  // The authors add N(0, 1) noise scaled by 1.5 / max(noise) over the batch; for 64 x 50 draws the maximum is
+  // about 3.3, so the noise's standard deviation is about 0.45. We draw N(0, 0.45^2) directly.
+  latentNoise: 0.45,
+  baseChannels: 16,
+  headHidden: 25,
+  clusterer: 'hdbscan' as SpcClusterer,
+  agreement: 'unanimous' as 'unanimous' | number,
+  pretrainEpochs: 3,
+  epochs: 1,
+  maxRounds: 6,
+  patience: 2,
+  batchSize: 64,
+  learningRate: 1e-3,
+  seed: 0,
+  device: 'cpu' as Device,
+  threads: 0,
+};
+
+export interface ResolvedSpcOptions {
+  nClusters: number;
+  ensembleSize: number;
+  latentDim: number;
+  latentNoise: number;
+  baseChannels: number;
+  headHidden: number;
+  clusterer: SpcClusterer;
+  /** Minimum share of members giving the consensus label (1 for unanimous). */
+  agreementFraction: number;
+  pretrainEpochs: number;
+  epochs: number;
+  maxRounds: number;
+  patience: number;
+  batchSize: number;
+  learningRate: number;
+  umap: Required<Omit<SpcUmapOptions, 'epochs'>> & { epochs: number | undefined };
+  hdbscan: Required<SpcHdbscanOptions>;
+  seed: number;
+  device: Device;
+  threads: number;
+  workers: number;
+  /** ONNX Runtime threads of each training session. */
+  workerThreads: number;
+  onProgress: ((event: SpcProgress) => void) | undefined;
+  onRound: ((round: SpcRoundInfo) => void) | undefined;
+  checkpointDir: string | undefined;
+}
+
+const CALLER = 'fitSpc';
+
+/** Checks every option against the dataset size n and fills the defaults. */
+export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions {
+  if (options === undefined) throw new InvalidOptionError(CALLER, 'options', "an object with at least 'nClusters'", options);
+  const o = validateOptions(CALLER, options, {
+    nClusters: c.int({ min: 2, max: Math.max(2, Math.floor(n / 2)) }),
+    ensembleSize: c.int({ min: 1, max: 64 }),
+    latentDim: c.int({ min: 2, max: 4096 }),
+    latentNoise: c.number({ min: 0 }),
+    baseChannels: c.int({ min: 1, max: 512 }),
+    headHidden: c.int({ min: 1, max: 4096 }),
+    clusterer: c.oneOf(['hdbscan', 'gmm'] as const),
+    agreement: c.anyOf(c.oneOf(['unanimous'] as const), c.number({ min: 0.5, max: 1, minExclusive: true })),
+    pretrainEpochs: c.int({ min: 0 }),
+    epochs: c.int({ min: 1 }),
+    maxRounds: c.int({ min: 1 }),
+    patience: c.int({ min: 1 }),
+    batchSize: c.int({ min: 2, max: n }),
+    learningRate: c.number({ min: 0, minExclusive: true }),
+    umap: c.optional(c.object<SpcUmapOptions>()),
+    hdbscan: c.optional(c.object<SpcHdbscanOptions>()),
+    seed: c.int({ min: 0 }),
+    device: c.oneOf(DEVICES),
+    threads: c.int({ min: 0 }),
+    workers: c.optional(c.int({ min: 0, max: 64 })),
+    onProgress: c.optional(c.func<(event: SpcProgress) => void>()),
+    onRound: c.optional(c.func<(round: SpcRoundInfo) => void>()),
+    checkpointDir: c.optional(c.string()),
+  }, DEFAULTS);
+  const umap = validateOptions(`${CALLER} umap`, o.umap, {
+    nNeighbors: c.int({ min: 2, max: n - 1 }),
+    minDist: c.number({ min: 0, max: 1 }),
+    nComponents: c.int({ min: 1, max: 100 }),
+    epochs: c.optional(c.int({ min: 1 })),
+  }, { nNeighbors: Math.min(30, n - 1), minDist: 0, nComponents: 2 });
+  const hdb = validateOptions(`${CALLER} hdbscan`, o.hdbscan, {
+    minPts: c.int({ min: 2, max: n }),
+    minClusterSize: c.optional(c.int({ min: 2, max: n })),
+  }, { minPts: Math.min(10, n) });
+  // The authors' 500 points for 70,000 images, scaled with the dataset; never below minPts.
+  const minClusterSize = hdb.minClusterSize ?? Math.max(hdb.minPts, Math.round((500 * n) / 70000));
+  if (o.nClusters * minClusterSize > n) {
+    throw new InvalidInputError('images', `${n} images cannot hold ${o.nClusters} clusters of at least ${minClusterSize} points (hdbscan.minClusterSize)`);
+  }
+  const cores = availableParallelism();
+  const workers = Math.min(o.workers ?? (o.ensembleSize >= 2 && cores >= 2 ? 2 : 0), o.ensembleSize);
+  // Parallel members split the cores between them; one member at a time gets what `threads` says.
+  const workerThreads = workers > 0 ? (o.threads > 0 ? o.threads : Math.max(1, Math.floor(cores / workers))) : o.threads;
+  return {
+    nClusters: o.nClusters,
+    ensembleSize: o.ensembleSize,
+    latentDim: o.latentDim,
+    latentNoise: o.latentNoise,
+    baseChannels: o.baseChannels,
+    headHidden: o.headHidden,
+    clusterer: o.clusterer,
+    agreementFraction: o.agreement === 'unanimous' ? 1 : o.agreement,
+    pretrainEpochs: o.pretrainEpochs,
+    epochs: o.epochs,
+    maxRounds: o.maxRounds,
+    patience: o.patience,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    umap: { nNeighbors: umap.nNeighbors, minDist: umap.minDist, nComponents: umap.nComponents, epochs: umap.epochs },
+    hdbscan: { minPts: hdb.minPts, minClusterSize },
+    seed: o.seed,
+    device: o.device,
+    threads: o.threads,
+    workers,
+    workerThreads,
+    onProgress: o.onProgress,
+    onRound: o.onRound,
+    checkpointDir: o.checkpointDir,
+  };
+}

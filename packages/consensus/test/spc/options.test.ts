@@ -1,0 +1,162 @@
+/** fitSpc rejects every bad input and option with a typed error before any training starts. */
+import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeError, Tensor, UnknownOptionError } from '@dc/core';
+import { fitSpc, type SpcOptions } from '@dc/consensus';
+
+const images = (n = 40, size = 8) => Tensor.zeros([n, 1, size, size]);
+const ok: SpcOptions = { nClusters: 2, batchSize: 8, umap: { nNeighbors: 5 }, hdbscan: { minPts: 3 } };
+
+async function rejects(input: unknown, options: unknown): Promise<unknown> {
+  try {
+    await fitSpc(input as Tensor, options as SpcOptions);
+  } catch (e) {
+    return e;
+  }
+  throw new Error('fitSpc accepted the input');
+}
+
+describe('fitSpc input checks', () => {
+  it('rejects a non-tensor', async () => {
+    const e = await rejects([[1, 2]], ok);
+    expect(InvalidInputError.isInstance(e)).toBe(true);
+    expect((e as InvalidInputError).argument).toBe('images');
+  });
+
+  it('accepts a dataset-like object but rejects one without an images tensor', async () => {
+    const e = await rejects({ images: [1, 2, 3] }, ok);
+    expect(InvalidInputError.isInstance(e)).toBe(true);
+  });
+
+  it('rejects a tensor that is not [N, C, H, W]', async () => {
+    const e = await rejects(Tensor.zeros([40, 64]), ok);
+    expect(ShapeError.isInstance(e)).toBe(true);
+    expect((e as ShapeError).message).toContain("'images' must have shape [N, C, H, W]");
+  });
+
+  it('rejects images smaller than 2x2 pixels', async () => {
+    expect(ShapeError.isInstance(await rejects(Tensor.zeros([40, 1, 1, 8]), ok))).toBe(true);
+  });
+
+  it('rejects an empty batch of images', async () => {
+    expect(InvalidInputError.isInstance(await rejects(Tensor.zeros([0, 1, 8, 8]), ok))).toBe(true);
+  });
+
+  it('rejects integer dtypes other than uint8', async () => {
+    const e = await rejects(Tensor.zeros([40, 1, 8, 8], 'int32'), ok);
+    expect(InvalidInputError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain('uint8 or float32');
+  });
+
+  it('rejects NaN and infinite pixels, naming the first one', async () => {
+    const x = images();
+    x.data[17] = NaN;
+    const e = await rejects(x, ok);
+    expect(NonFiniteError.isInstance(e)).toBe(true);
+    expect((e as NonFiniteError).index).toBe(17);
+    const y = images();
+    y.data[3] = -Infinity;
+    expect(NonFiniteError.isInstance(await rejects(y, ok))).toBe(true);
+  });
+
+  it('rejects float pixels outside [-1, 1] (the decoder ends in tanh)', async () => {
+    const x = images();
+    x.data[5] = 255;
+    const e = await rejects(x, ok);
+    expect(InvalidInputError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain('[-1, 1]');
+  });
+
+  it('rejects too few images for nClusters clusters of the minimum size', async () => {
+    const e = await rejects(images(40), { ...ok, nClusters: 4, hdbscan: { minPts: 3, minClusterSize: 11 } });
+    expect(InvalidInputError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain('cannot hold 4 clusters');
+  });
+});
+
+describe('fitSpc option checks', () => {
+  it('needs an options object with nClusters', async () => {
+    expect(InvalidOptionError.isInstance(await rejects(images(), undefined))).toBe(true);
+    const e = await rejects(images(), {});
+    expect(InvalidOptionError.isInstance(e)).toBe(true);
+    expect((e as InvalidOptionError).option).toBe('nClusters');
+  });
+
+  it('rejects an unknown option with a suggestion', async () => {
+    const e = await rejects(images(), { ...ok, ensembelSize: 3 });
+    expect(UnknownOptionError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain("Did you mean 'ensembleSize'?");
+  });
+
+  const bad: [string, unknown][] = [
+    ['nClusters', 1],
+    ['nClusters', 2.5],
+    ['nClusters', 21],
+    ['ensembleSize', 0],
+    ['ensembleSize', 65],
+    ['latentDim', 1],
+    ['latentNoise', -0.1],
+    ['latentNoise', NaN],
+    ['baseChannels', 0],
+    ['headHidden', 0],
+    ['clusterer', 'kmeans'],
+    ['agreement', 'majority'],
+    ['agreement', 0.5],
+    ['agreement', 1.2],
+    ['pretrainEpochs', -1],
+    ['epochs', 0],
+    ['maxRounds', 0],
+    ['patience', 0],
+    ['batchSize', 1],
+    ['batchSize', 41],
+    ['learningRate', 0],
+    ['seed', -1],
+    ['seed', 1.5],
+    ['device', 'tpu'],
+    ['threads', -1],
+    ['workers', -1],
+    ['workers', 65],
+    ['onProgress', 'yes'],
+    ['onRound', 42],
+    ['checkpointDir', 7],
+    ['umap', 'fast'],
+    ['hdbscan', 3],
+  ];
+  it.each(bad)('rejects %s = %p', async (option, value) => {
+    const e = await rejects(images(), { ...ok, [option]: value });
+    expect(InvalidOptionError.isInstance(e)).toBe(true);
+    expect((e as InvalidOptionError).option).toBe(option);
+    expect((e as Error).message).toMatch(new RegExp(`^The '${option}' parameter of fitSpc must be `));
+  });
+
+  const badUmap: [string, unknown][] = [
+    ['nNeighbors', 1],
+    ['nNeighbors', 40],
+    ['minDist', -1],
+    ['nComponents', 0],
+    ['epochs', 0],
+  ];
+  it.each(badUmap)('rejects umap.%s = %p', async (option, value) => {
+    const e = await rejects(images(), { ...ok, umap: { [option]: value } });
+    expect(InvalidOptionError.isInstance(e)).toBe(true);
+    expect((e as InvalidOptionError).option).toBe(option);
+    expect((e as InvalidOptionError).caller).toBe('fitSpc umap');
+  });
+
+  it('rejects an unknown umap option', async () => {
+    expect(UnknownOptionError.isInstance(await rejects(images(), { ...ok, umap: { neighbours: 5 } }))).toBe(true);
+  });
+
+  const badHdbscan: [string, unknown][] = [
+    ['minPts', 1],
+    ['minPts', 41],
+    ['minClusterSize', 1],
+  ];
+  it.each(badHdbscan)('rejects hdbscan.%s = %p', async (option, value) => {
+    const e = await rejects(images(), { ...ok, hdbscan: { [option]: value } });
+    expect(InvalidOptionError.isInstance(e)).toBe(true);
+    expect((e as InvalidOptionError).option).toBe(option);
+  });
+
+  it('rejects an unknown hdbscan option', async () => {
+    expect(UnknownOptionError.isInstance(await rejects(images(), { ...ok, hdbscan: { min_samples: 5 } }))).toBe(true);
+  });
+});

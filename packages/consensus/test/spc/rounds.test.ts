@@ -1,0 +1,133 @@
+/** SPC's per-round logic without training: alignment and agreement, noise filling, and the stopping rule. */
+import { InvalidOptionError, Tensor } from '@dc/core';
+import { agreementDecision } from '@dc/consensus';
+import { fillNoise } from '../../src/spc/cluster';
+import { ensembleRound, matchLabels } from '../../src/spc/ensemble';
+
+const arr = (xs: number[]) => Int32Array.from(xs);
+const member = (labels: number[], filled = labels) => ({ labels: arr(labels), filled: arr(filled) });
+
+describe('agreementDecision (stop when the number of agreed points stops increasing)', () => {
+  it('keeps going while every round agrees on more points', () => {
+    const d = agreementDecision([100, 200, 300], 1);
+    expect(d).toEqual({ improved: true, bestRound: 2, stop: false });
+  });
+
+  it('stops after `patience` rounds in a row without a new maximum', () => {
+    expect(agreementDecision([100, 200, 150], 2).stop).toBe(false);
+    expect(agreementDecision([100, 200, 150, 180], 2).stop).toBe(true);
+    expect(agreementDecision([100, 200, 150], 1).stop).toBe(true);
+  });
+
+  it('counts only strict increases over the best round so far, not over the previous round', () => {
+    // 150 -> 180 rises but stays below 200: still no progress.
+    const d = agreementDecision([100, 200, 150, 180], 3);
+    expect(d.improved).toBe(false);
+    expect(d.bestRound).toBe(1);
+    expect(d.stop).toBe(false);
+    // A tie with the best is not progress either, and the earliest best round is kept.
+    const tie = agreementDecision([100, 200, 200], 1);
+    expect(tie).toEqual({ improved: false, bestRound: 1, stop: true });
+  });
+
+  it('resets the count of stale rounds on a new maximum', () => {
+    const d = agreementDecision([100, 90, 80, 120, 110], 3);
+    expect(d.bestRound).toBe(3);
+    expect(d.stop).toBe(false);
+  });
+
+  it('treats round 0 alone as progress', () => {
+    expect(agreementDecision([5], 1)).toEqual({ improved: true, bestRound: 0, stop: false });
+  });
+
+  it('rejects an empty history and a bad patience', () => {
+    expect(() => agreementDecision([], 1)).toThrow(InvalidOptionError);
+    expect(() => agreementDecision([1, 2], 0)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('matchLabels', () => {
+  it('recovers a permutation of the labels', () => {
+    const a = arr([0, 0, 1, 1, 2, 2, 2]);
+    const b = arr([2, 2, 0, 0, 1, 1, 1]);
+    expect(Array.from(matchLabels(a, b, 3))).toEqual([2, 0, 1]);
+  });
+
+  it('maximises agreement when the labellings differ, ignoring negative labels', () => {
+    const a = arr([0, 0, 0, 1, 1, -1, -1]);
+    const b = arr([1, 1, 0, 0, 0, 0, 0]);
+    // 0 -> 1 keeps 2 points and 1 -> 0 keeps 2; the noise points count for nothing.
+    expect(Array.from(matchLabels(a, b, 2))).toEqual([1, 0]);
+  });
+});
+
+describe('ensembleRound (align, vote, agree)', () => {
+  it('aligns permuted copies of one labelling into full agreement', () => {
+    const base = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2];
+    const perm = (p: number[]) => base.map((l) => p[l]!);
+    const r = ensembleRound([member(base), member(perm([2, 0, 1])), member(perm([1, 2, 0]))], 3, 1, null);
+    expect(r.agreedCount).toBe(10);
+    expect(r.members).toBe(3);
+    // Consensus is a relabelling of the base partition.
+    const map = matchLabels(r.consensus, arr(base), 3);
+    expect(Array.from(r.consensus, (l) => map[l])).toEqual(base);
+  });
+
+  it('agrees only where every member gives the consensus label (unanimous)', () => {
+    const a = [0, 0, 0, 0, 1, 1, 1, 1];
+    const b = [0, 0, 0, 1, 1, 1, 1, 1];
+    const c = [0, 0, 1, 0, 1, 1, 1, 1];
+    const r = ensembleRound([member(a), member(b), member(c)], 2, 1, null);
+    expect(Array.from(r.consensus)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(Array.from(r.agreed)).toEqual([1, 1, 0, 0, 1, 1, 1, 1]);
+    expect(r.agreedCount).toBe(6);
+  });
+
+  it('with a fraction, agrees where at least that share of members give the consensus label', () => {
+    const a = [0, 0, 0, 0, 1, 1, 1, 1];
+    const b = [0, 0, 0, 1, 1, 1, 1, 1];
+    const c = [0, 0, 1, 0, 1, 1, 1, 1];
+    const r = ensembleRound([member(a), member(b), member(c)], 2, 2 / 3, null);
+    expect(r.agreedCount).toBe(8);
+    const strict = ensembleRound([member(a), member(b), member(c)], 2, 0.7, null);
+    expect(strict.agreedCount).toBe(6);
+  });
+
+  it('never agrees on a point a member calls noise, but still gives it a consensus label', () => {
+    const a = member([0, 0, 1, 1], [0, 0, 1, 1]);
+    const b = member([0, -1, 1, 1], [0, 0, 1, 1]);
+    const r = ensembleRound([a, b], 2, 1, null);
+    expect(Array.from(r.agreed)).toEqual([1, 0, 1, 1]);
+    expect(Array.from(r.consensus)).toEqual([0, 0, 1, 1]);
+  });
+
+  it("renames the consensus to match the previous round's labels", () => {
+    const labels = [0, 0, 1, 1, 2, 2];
+    const previous = arr([2, 2, 0, 0, 1, 1]);
+    const r = ensembleRound([member(labels), member(labels)], 3, 1, previous);
+    expect(Array.from(r.consensus)).toEqual(Array.from(previous));
+  });
+});
+
+describe('fillNoise', () => {
+  it("gives noise points the majority label of their labelled neighbours, then the nearest centroid's", () => {
+    // Points 0-2 in cluster 0, 3-5 in cluster 1; point 6 is noise next to cluster 1, point 7 has only noise
+    // neighbours and sits near cluster 0 in the embedding.
+    const labels = arr([0, 0, 0, 1, 1, 1, -1, -1]);
+    const k = 3;
+    const nbrs = [
+      [0, 1, 2], [1, 0, 2], [2, 0, 1], [3, 4, 5], [4, 3, 5], [5, 3, 4], [6, 4, 5], [7, 7, 7],
+    ];
+    const knn = { indices: new Tensor('int32', Int32Array.from(nbrs.flat()), [8, k]), values: Tensor.zeros([8, k]), metric: 'euclidean' as const, k };
+    const embedding = new Tensor('float32', Float32Array.from([0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10, 10, 10.5, 0.2, 0.2]), [8, 2]);
+    expect(Array.from(fillNoise(labels, { knn, embedding }, 2))).toEqual([0, 0, 0, 1, 1, 1, 1, 0]);
+  });
+
+  it('propagates labels through chains of noise points', () => {
+    const labels = arr([0, -1, -1, 1]);
+    const nbrs = [[0, 1], [1, 0], [2, 1], [3, 2]];
+    const knn = { indices: new Tensor('int32', Int32Array.from(nbrs.flat()), [4, 2]), values: Tensor.zeros([4, 2]), metric: 'euclidean' as const, k: 2 };
+    const embedding = Tensor.zeros([4, 2]);
+    expect(Array.from(fillNoise(labels, { knn, embedding }, 2))).toEqual([0, 0, 0, 1]);
+  });
+});
