@@ -53,13 +53,23 @@ async function main(): Promise<void> {
   console.log('(the paper: all 70,000 images, 15 autoencoders, 10 pretraining epochs, up to 30 rounds of 8 epochs)\n');
 
   const bars = new cliProgress.MultiBar(
-    { format: ' {name} |{bar}| {percentage}% | {stage} {info}', barsize: 30, hideCursor: true, clearOnComplete: false, autopadding: true },
+    {
+      format: ' {name} |{bar}| {percentage}% | {stage} {info}',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: false,
+      autopadding: true,
+      // Without a terminal (CI logs, a pipe), print the bars every 30 s instead of nothing.
+      noTTYOutput: true,
+      notTTYSchedule: 30_000,
+    },
     cliProgress.Presets.shades_grey,
   );
-  const memberBars = Array.from({ length: DEMO_OPTIONS.ensembleSize! }, (_, m) =>
-    bars.create(1, 0, { name: `autoencoder ${m + 1}`, stage: 'waiting', info: '' }),
-  );
-  const roundBar = bars.create(DEMO_OPTIONS.maxRounds! + 1, 0, { name: 'rounds       ', stage: 'pretraining', info: '' });
+  // update() replaces a bar's whole payload, so every update repeats the bar's name.
+  const memberNames = Array.from({ length: DEMO_OPTIONS.ensembleSize! }, (_, m) => `autoencoder ${m + 1}`);
+  const memberBars = memberNames.map((name) => bars.create(1, 0, { name, stage: 'waiting', info: '' }));
+  const roundName = 'rounds'.padEnd(memberNames[0]!.length);
+  const roundBar = bars.create(DEMO_OPTIONS.maxRounds! + 1, 0, { name: roundName, stage: 'pretraining', info: '' });
 
   const result = await fitSpc(dataset, {
     ...DEMO_OPTIONS,
@@ -67,7 +77,7 @@ async function main(): Promise<void> {
       if (e.member === null) return;
       const info = e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : e.stage === 'embed' ? `${e.done}/${e.total} images` : '';
       memberBars[e.member]!.setTotal(e.total);
-      memberBars[e.member]!.update(e.done, { stage: `${STAGE_NAMES[e.stage]} (round ${e.round})`.padEnd(20), info });
+      memberBars[e.member]!.update(e.done, { name: memberNames[e.member], stage: `${STAGE_NAMES[e.stage]} (round ${e.round})`.padEnd(20), info });
     },
     onRound: ({ record, consensus, agreed }) => {
       // Scoring with the ground truth happens here, outside fitSpc, for display only.
@@ -75,14 +85,15 @@ async function main(): Promise<void> {
       const idx: number[] = [];
       agreed.forEach((a, i) => a && idx.push(i));
       const onAgreed = idx.length > 0 ? evaluateClustering(idx.map((i) => consensus[i]!), idx.map((i) => truth[i]!)).accuracy : NaN;
-      bars.log(
-        `round ${record.round}: ${record.agreed} agreed points (${(100 * record.fraction).toFixed(1)}%), ` +
-          `ACC ${(100 * all.accuracy).toFixed(2)} (on the agreed points ${(100 * onAgreed).toFixed(2)}), ${record.seconds.toFixed(0)} s\n`,
-      );
-      roundBar.update(record.round + 1, { stage: `round ${record.round} done`, info: `${(100 * record.fraction).toFixed(1)}% agreed` });
+      const line = `round ${record.round}: ${record.agreed} agreed points (${(100 * record.fraction).toFixed(1)}%), ` +
+        `ACC ${(100 * all.accuracy).toFixed(2)} (on the agreed points ${(100 * onAgreed).toFixed(2)}), ${record.seconds.toFixed(0)} s\n`;
+      // MultiBar.log only prints on a terminal; elsewhere (CI logs, a pipe) the line goes straight to stdout.
+      if (process.stdout.isTTY) bars.log(line);
+      else process.stdout.write(line);
+      roundBar.update(record.round + 1, { name: roundName, stage: `round ${record.round} done`, info: `${(100 * record.fraction).toFixed(1)}% agreed` });
     },
   });
-  roundBar.update(roundBar.getTotal(), { stage: 'done', info: '' });
+  roundBar.update(roundBar.getTotal(), { name: roundName, stage: 'done', info: '' });
   bars.stop();
 
   const evaluation = evaluateClustering(result.labels, truth);

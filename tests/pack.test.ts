@@ -75,4 +75,27 @@ describe('packed packages', () => {
     expect(sh('node', ['-e', script("const core = require('@dc/core');")], project).trim()).toBe(want);
     expect(sh('node', ['--input-type=module', '-e', script("const core = await import('@dc/core');")], project).trim()).toBe(want);
   });
+  it('train in worker threads from the installed packages (SPC finds its job module in dist)', () => {
+    // Four classes of 8x8 images (a bright quadrant each, plus noise): enough for two members, one epoch and a
+    // Gaussian mixture; what matters here is that the workers start from the published files, under CJS and ESM.
+    const script = (load: string) => `
+      ${load}
+      const { Tensor, Rng } = core;
+      const rng = new Rng(1);
+      const n = 96, data = new Float32Array(n * 64);
+      for (let i = 0; i < n; i++) for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
+        const q = (y < 4 ? 0 : 2) + (x < 4 ? 0 : 1);
+        data[i * 64 + y * 8 + x] = Math.min(1, Math.max(0, (q === i % 4 ? 0.9 : 0.1) + rng.normal(0, 0.05)));
+      }
+      consensus.fitSpc(new Tensor('float32', data, [n, 1, 8, 8]), {
+        nClusters: 4, ensembleSize: 2, pretrainEpochs: 1, epochs: 1, maxRounds: 1, baseChannels: 4, latentDim: 4,
+        batchSize: 16, clusterer: 'gmm', workers: 2, threads: 1, seed: 3,
+        umap: { nNeighbors: 10, epochs: 50 },
+      }).then((r) => console.log(JSON.stringify({ n: r.labels.length, inRange: r.labels.every((l) => l >= 0 && l < 4) })));`;
+    const want = JSON.stringify({ n: 96, inRange: true });
+    const cjs = "const core = require('@dc/core'); const consensus = require('@dc/consensus');";
+    const esm = "const core = await import('@dc/core'); const consensus = await import('@dc/consensus');";
+    expect(sh('node', ['-e', script(cjs)], project).trim()).toBe(want);
+    expect(sh('node', ['--input-type=module', '-e', script(esm)], project).trim()).toBe(want);
+  }, 120_000);
 });
