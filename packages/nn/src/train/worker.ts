@@ -68,9 +68,33 @@ import(workerData.tsx)
   .then(() => import(workerData.entry));
 `;
 
+/**
+ * The parent's Node options for a worker that runs a script file. Workers inherit them by default, but options
+ * that only apply to a string of code (`node --input-type=module -e '...'`) make the worker fail to start.
+ */
+export function workerExecArgv(parent: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const a = parent[i]!;
+    if (a.startsWith('--input-type=')) continue;
+    if (a === '--input-type') {
+      i++;
+      continue;
+    }
+    // -e/--eval/-p/--print carry the code as their value.
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 function startWorker(): Worker {
   const entry = workerEntry();
-  if (!entry.source) return new Worker(entry.url);
+  if (!entry.source) return new Worker(entry.url, { execArgv: workerExecArgv(process.execArgv) });
   let tsx: string;
   try {
     // The ESM build of tsx's API (its register() locates the loader relative to itself).
