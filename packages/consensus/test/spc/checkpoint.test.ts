@@ -8,25 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '@dc/core';
 import { fitSpc, type SpcOptions, type SpcProgress } from '@dc/consensus';
-import { syntheticImages } from './synthetic';
+import { SMALL_SCHEDULE, syntheticImages } from './synthetic';
 
 const { images } = syntheticImages(480, 4, 16, 3);
-const OPTIONS: SpcOptions = {
-  nClusters: 4,
-  ensembleSize: 2,
-  pretrainEpochs: 2,
-  epochs: 1,
-  maxRounds: 2,
-  patience: 2,
-  baseChannels: 8,
-  latentDim: 8,
-  batchSize: 32,
-  threads: 1,
-  workers: 0,
-  seed: 7,
-  umap: { nNeighbors: 15, epochs: 150 },
-  hdbscan: { minPts: 5 },
-};
+const OPTIONS: SpcOptions = { ...SMALL_SCHEDULE, nClusters: 4, pretrainEpochs: 2, patience: 2, seed: 7, umap: { nNeighbors: 15, epochs: 150 } };
 
 describe('fitSpc checkpoints', () => {
   const root = mkdtempSync(join(tmpdir(), 'spc-ckpt-'));

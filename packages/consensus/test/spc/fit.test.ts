@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InvalidInputError, InvalidOptionError, ShapeError, Tensor, linearSumAssignment } from '@dc/core';
 import { fitSpc, type SpcOptions, type SpcProgress, type SpcResult, type SpcRoundInfo } from '@dc/consensus';
-import { syntheticImages } from './synthetic';
+import { SMALL_SCHEDULE, syntheticImages } from './synthetic';
 
 /** Clustering accuracy: the best one-to-one mapping of clusters to classes (evaluation only). */
 function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>, k: number): number {
@@ -22,22 +22,7 @@ const K = 6;
 const N = 900;
 const { images, classes } = syntheticImages(N, K, 16, 1);
 
-export const SMALL: SpcOptions = {
-  nClusters: K,
-  ensembleSize: 2,
-  pretrainEpochs: 3,
-  epochs: 1,
-  maxRounds: 2,
-  patience: 1,
-  baseChannels: 8,
-  latentDim: 8,
-  batchSize: 32,
-  threads: 1,
-  workers: 0,
-  seed: 0,
-  umap: { nNeighbors: 15, epochs: 200 },
-  hdbscan: { minPts: 5 },
-};
+const SMALL: SpcOptions = { ...SMALL_SCHEDULE, nClusters: K };
 
 describe('fitSpc on synthetic image clusters', () => {
   let result: SpcResult;

@@ -4,6 +4,7 @@
  * similar images. Seeded; the class of each image is returned for evaluation only.
  */
 import { Rng, Tensor } from '@dc/core';
+import type { SpcOptions } from '@dc/consensus';
 
 export function syntheticImages(n: number, k: number, size: number, seed: number): { images: Tensor<'float32'>; classes: Int32Array } {
   const rng = new Rng(seed);
@@ -28,3 +29,20 @@ export function syntheticImages(n: number, k: number, size: number, seed: number
   }
   return { images: new Tensor('float32', data, [n, 1, size, size]), classes };
 }
+
+/** A schedule small enough for a test (a few seconds): two small members, one thread, no worker threads. */
+export const SMALL_SCHEDULE: Omit<SpcOptions, 'nClusters'> = {
+  ensembleSize: 2,
+  pretrainEpochs: 3,
+  epochs: 1,
+  maxRounds: 2,
+  patience: 1,
+  baseChannels: 8,
+  latentDim: 8,
+  batchSize: 32,
+  threads: 1,
+  workers: 0,
+  seed: 0,
+  umap: { nNeighbors: 15, epochs: 200 },
+  hdbscan: { minPts: 5 },
+};
