@@ -42,17 +42,23 @@ function isImagesLike(v: unknown): v is ImagesLike {
 }
 
 /**
- * The training data of one member: image rows and, per image, the consensus label of an agreed point or -1.
- * `targets` is shared and rewritten between rounds.
+ * The training data of one member: image rows with, per image, the target distribution and its confidence
+ * (targets.ts). The target buffers are shared and rewritten between rounds.
  */
-export function trainingData(images: Tensor<'float32'>, targets: Int32Array): Dataset {
+export function trainingData(images: Tensor<'float32'>, votes: Float32Array, confidence: Float32Array): Dataset {
   const n = images.shape[0]!;
+  const k = votes.length / n;
   return {
     size: n,
     batch(indices) {
-      const target = Tensor.zeros([indices.length], 'int64');
-      for (let i = 0; i < indices.length; i++) target.data[i] = BigInt(targets[indices[i]!]!);
-      return { x: images.gatherRows(indices), target };
+      const v = Tensor.zeros([indices.length, k]);
+      const c = Tensor.zeros([indices.length]);
+      for (let i = 0; i < indices.length; i++) {
+        const row = indices[i]!;
+        v.data.set(votes.subarray(row * k, row * k + k), i * k);
+        c.data[i] = confidence[row]!;
+      }
+      return { x: images.gatherRows(indices), votes: v, confidence: c };
     },
   };
 }

@@ -14,6 +14,11 @@ export interface EnsembleRound {
   /** 1 where enough members (all, for unanimous agreement) give the consensus label. */
   agreed: Uint8Array;
   agreedCount: number;
+  /**
+   * Votes [n * k]: how many members give point i label l (after alignment and renaming); HDBSCAN's noise
+   * abstains. The training targets of the 'votes' pseudo-label mode are built from these.
+   */
+  votes: Int32Array;
   /** Members that took part. */
   members: number;
 }
@@ -64,5 +69,7 @@ export function ensembleRound(members: readonly MemberLabels[], k: number, fract
   // agreed points' consensus is the label they agree on.
   let agreedCount = 0;
   for (const a of agreed) agreedCount += a;
-  return { consensus, agreed, agreedCount, members: members.length };
+  const votes = new Int32Array(consensus.length * k);
+  for (const labels of withNoise) for (let i = 0; i < labels.length; i++) if (labels[i]! >= 0) votes[i * k + labels[i]!]!++;
+  return { consensus, agreed, agreedCount, votes, members: members.length };
 }

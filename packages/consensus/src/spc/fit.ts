@@ -26,6 +26,7 @@ import { resolveOptions, type ResolvedSpcOptions, type SpcOptions } from './opti
 import type { SpcProgress, SpcStage } from './progress.js';
 import { SpcResult, type SpcRoundRecord } from './result.js';
 import { agreementDecision } from './schedule.js';
+import { fillTargets, type TrainingTargets } from './targets.js';
 import { RunStore, fingerprint } from './store.js';
 import { createJob, type SpcTrainJobArgs } from './train-job.js';
 
@@ -53,7 +54,9 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
   // Workers read the images and the targets from shared memory instead of copies (ONNX Runtime refuses shared
   // buffers as inputs, so this thread keeps its own copy for embedding).
   const sharedImages = o.workers > 0 ? shared(input) : input;
-  const targets = new Int32Array(o.workers > 0 ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n)).fill(-1);
+  const buffer = (bytes: number) => (o.workers > 0 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  // Pretraining: confidence 0 everywhere (reconstruction only).
+  const targets: TrainingTargets = { votes: new Float32Array(buffer(4 * n * o.nClusters)), confidence: new Float32Array(buffer(4 * n)) };
   const seeds = new Rng(o.seed);
   const memberSeeds = Array.from({ length: o.ensembleSize }, () => seeds.nextSeed());
   const clusterSeed = seeds.nextSeed();
@@ -77,6 +80,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
         consensus: await store.readInt32(`r${status.round}-consensus.i32`, n),
         agreed: await store.readUint8(`r${status.round}-agreed.u8`, n),
         agreedCount: history[history.length - 1]!.agreed,
+        votes: await store.readInt32(`r${status.round}-votes.i32`, n * o.nClusters),
         members: history[history.length - 1]!.members,
       };
       generation = status.bestGeneration;
@@ -105,7 +109,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
     for (let r = history.length; r <= o.maxRounds; r++) {
       if (agreementDecision(history.map((h) => h.agreed), o.patience).stop) break;
       const t = performance.now();
-      for (let i = 0; i < n; i++) targets[i] = round.agreed[i] ? round.consensus[i]! : -1;
+      fillTargets(round, o.nClusters, o.pseudoLabels, targets);
       const phase = await runPhase(ctx, 'train', r, o.pretrainEpochs + r * o.epochs);
       let snapshotChanged = false;
       if (best.snapshotPending) {
@@ -156,8 +160,8 @@ interface RunContext {
   /** The network structure, for embedding and the heads' predictions (weights are fed per member). */
   network: SpcNetwork;
   runtime: Runtime;
-  /** Per image: consensus label of an agreed point, -1 otherwise (the training targets of the next phase). */
-  targets: Int32Array;
+  /** The training targets of the next phase, in buffers the workers share. */
+  targets: TrainingTargets;
   emit: (e: Omit<SpcProgress, 'elapsedSeconds'>) => void;
   memberSeeds: number[];
   clusterSeed: number;
@@ -256,7 +260,9 @@ async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: numbe
   const args: SpcTrainJobArgs = {
     config: ctx.config,
     images: ctx.sharedImages.data,
-    targets: ctx.targets,
+    votes: ctx.targets.votes,
+    confidence: ctx.targets.confidence,
+    crossEntropyWeight: o.crossEntropyWeight,
     seed: ctx.memberSeeds[m]!,
     learningRate: o.learningRate,
     batchSize: o.batchSize,
@@ -325,7 +331,7 @@ async function clusterMember(ctx: RunContext, r: number, m: number, state: Model
 function ensemble(ctx: RunContext, r: number, phase: Phase, previous: Int32Array | null): EnsembleRound {
   const out: EnsembleRound = phase.clusterings.length > 0
     ? ensembleRound(phase.clusterings, ctx.o.nClusters, ctx.o.agreementFraction, previous)
-    : { consensus: previous!, agreed: new Uint8Array(ctx.n), agreedCount: 0, members: 0 };
+    : { consensus: previous!, agreed: new Uint8Array(ctx.n), agreedCount: 0, votes: new Int32Array(ctx.n * ctx.o.nClusters), members: 0 };
   const excluded = phase.excluded;
   ctx.emit({ stage: 'align', round: r, member: null, done: 1, total: 1, agreed: out.agreedCount, excluded });
   return out;
@@ -337,6 +343,7 @@ async function saveRound(ctx: RunContext, r: number, round: EnsembleRound, histo
   if (!ctx.o.checkpointDir) return generation;
   await store.writeInt32(`r${r}-consensus.i32`, round.consensus);
   await store.writeUint8(`r${r}-agreed.u8`, round.agreed);
+  await store.writeInt32(`r${r}-votes.i32`, round.votes);
   let g = generation;
   if (snapshotChanged) {
     g = generation + 1;
@@ -355,7 +362,7 @@ async function saveRound(ctx: RunContext, r: number, round: EnsembleRound, histo
     snapshotPending: best.snapshotPending,
   });
   await store.remove((name) =>
-    (/^r\d+-(consensus\.i32|agreed\.u8)$/.test(name) && !name.startsWith(`r${r}-`)) ||
+    (/^r\d+-(consensus\.i32|agreed\.u8|votes\.i32)$/.test(name) && !name.startsWith(`r${r}-`)) ||
     (/^best\d+-/.test(name) && !name.startsWith(`best${g}-`)),
   );
   return g;

@@ -3,4 +3,5 @@ export { SpcResult, type SpcPrediction, type SpcPredictOptions, type SpcRoundRec
 export type { SpcOptions, SpcClusterer, SpcUmapOptions, SpcHdbscanOptions } from './options.js';
 export type { SpcProgress, SpcRoundInfo, SpcStage } from './progress.js';
 export type { SpcInput, ImagesLike } from './data.js';
+export type { SpcPseudoLabels } from './targets.js';
 export { agreementDecision, type AgreementDecision } from './schedule.js';

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { DEVICES, InvalidInputError, InvalidOptionError, c, validateOptions, type Device } from '@dc/core';
 import type { SpcProgress, SpcRoundInfo } from './progress.js';
+import { PSEUDO_LABEL_MODES, type SpcPseudoLabels } from './targets.js';
 
 export type SpcClusterer = 'hdbscan' | 'gmm';
 
@@ -48,6 +49,14 @@ export interface SpcOptions {
    * fraction in (0.5, 1]: at least that share of the members give it.
    */
   agreement?: 'unanimous' | number;
+  /**
+   * Training targets of the pseudo-label rounds (targets.ts): 'votes' (default, the authors' code: every point's
+   * share of member votes, weighted by the ensemble's confidence) or 'agreed' (the paper's Eq. 2 as written:
+   * consensus labels of agreed points only).
+   */
+  pseudoLabels?: SpcPseudoLabels;
+  /** Weight of the cross-entropy term against the per-pixel reconstruction error (default 1, Eq. 2's). */
+  crossEntropyWeight?: number;
   /** Autoencoder pretraining epochs (default 3; the paper's 10). */
   pretrainEpochs?: number;
   /** Pseudo-label training epochs per round (default 1; the paper's 8). */
@@ -89,6 +98,8 @@ export const DEFAULTS = {
   headHidden: 25,
   clusterer: 'hdbscan' as SpcClusterer,
   agreement: 'unanimous' as 'unanimous' | number,
+  pseudoLabels: 'votes' as SpcPseudoLabels,
+  crossEntropyWeight: 1,
   pretrainEpochs: 3,
   epochs: 1,
   maxRounds: 6,
@@ -110,6 +121,8 @@ export interface ResolvedSpcOptions {
   clusterer: SpcClusterer;
   /** Minimum share of members giving the consensus label (1 for unanimous). */
   agreementFraction: number;
+  pseudoLabels: SpcPseudoLabels;
+  crossEntropyWeight: number;
   pretrainEpochs: number;
   epochs: number;
   maxRounds: number;
@@ -143,6 +156,8 @@ export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions 
     headHidden: c.int({ min: 1, max: 4096 }),
     clusterer: c.oneOf(['hdbscan', 'gmm'] as const),
     agreement: c.anyOf(c.oneOf(['unanimous'] as const), c.number({ min: 0.5, max: 1, minExclusive: true })),
+    pseudoLabels: c.oneOf(PSEUDO_LABEL_MODES),
+    crossEntropyWeight: c.number({ min: 0 }),
     pretrainEpochs: c.int({ min: 0 }),
     epochs: c.int({ min: 1 }),
     maxRounds: c.int({ min: 1 }),
@@ -187,6 +202,8 @@ export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions 
     headHidden: o.headHidden,
     clusterer: o.clusterer,
     agreementFraction: o.agreement === 'unanimous' ? 1 : o.agreement,
+    pseudoLabels: o.pseudoLabels,
+    crossEntropyWeight: o.crossEntropyWeight,
     pretrainEpochs: o.pretrainEpochs,
     epochs: o.epochs,
     maxRounds: o.maxRounds,

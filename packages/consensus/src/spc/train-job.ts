@@ -13,8 +13,11 @@ export interface SpcTrainJobArgs {
   config: SpcNetworkConfig;
   /** [N, C, H, W] float32 pixels. */
   images: Float32Array;
-  /** Consensus label of each agreed image, -1 for the others. */
-  targets: Int32Array;
+  /** [N * K] target distribution of each image (targets.ts). */
+  votes: Float32Array;
+  /** [N] confidence of each image's target. */
+  confidence: Float32Array;
+  crossEntropyWeight: number;
   seed: number;
   learningRate: number;
   batchSize: number;
@@ -25,18 +28,18 @@ export interface SpcTrainJobArgs {
 
 export function createJob(args: SpcTrainJobArgs): WorkerJobDefinition {
   const [c, h, w] = args.config.inputShape;
-  const n = args.targets.length;
+  const n = args.confidence.length;
   const images = new Tensor('float32', args.images, [n, c, h, w]);
   return {
     trainer: {
       model: new SpcNetwork(args.config),
-      loss: spcLoss,
+      loss: spcLoss(args.crossEntropyWeight),
       optimizer: adam({ lr: args.learningRate }),
       seed: args.seed,
       threads: args.threads,
       device: args.device,
     },
-    data: trainingData(images, args.targets),
+    data: trainingData(images, args.votes, args.confidence),
     fit: { epochs: args.epochs, batchSize: args.batchSize, progressEvery: 10 },
   };
 }

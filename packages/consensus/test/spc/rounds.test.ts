@@ -3,6 +3,7 @@ import { InvalidOptionError, Tensor } from '@dc/core';
 import { agreementDecision } from '@dc/consensus';
 import { fillNoise } from '../../src/spc/cluster';
 import { ensembleRound, matchLabels } from '../../src/spc/ensemble';
+import { fillTargets } from '../../src/spc/targets';
 
 const arr = (xs: number[]) => Int32Array.from(xs);
 const member = (labels: number[], filled = labels) => ({ labels: arr(labels), filled: arr(filled) });
@@ -99,6 +100,19 @@ describe('ensembleRound (align, vote, agree)', () => {
     const r = ensembleRound([a, b], 2, 1, null);
     expect(Array.from(r.agreed)).toEqual([1, 0, 1, 1]);
     expect(Array.from(r.consensus)).toEqual([0, 0, 1, 1]);
+    // The noise point's vote abstains.
+    expect(Array.from(r.votes)).toEqual([2, 0, 1, 0, 0, 2, 0, 2]);
+  });
+
+  it('counts the aligned votes of every member per point and label', () => {
+    const a = [0, 0, 0, 0, 1, 1, 1, 1];
+    const b = [1, 1, 1, 0, 0, 0, 0, 0]; // a's partition with the labels swapped and point 3 moved
+    const c = [0, 0, 1, 0, 1, 1, 1, 1];
+    const r = ensembleRound([member(a), member(b), member(c)], 2, 1, null);
+    // Columns in the order [label of a's first group, the other].
+    const first = r.consensus[0]!;
+    const votes = Array.from({ length: 8 }, (_, i) => [r.votes[2 * i + first], r.votes[2 * i + 1 - first]]);
+    expect(votes).toEqual([[3, 0], [3, 0], [2, 1], [2, 1], [0, 3], [0, 3], [0, 3], [0, 3]]);
   });
 
   it("renames the consensus to match the previous round's labels", () => {
@@ -106,6 +120,37 @@ describe('ensembleRound (align, vote, agree)', () => {
     const previous = arr([2, 2, 0, 0, 1, 1]);
     const r = ensembleRound([member(labels), member(labels)], 3, 1, previous);
     expect(Array.from(r.consensus)).toEqual(Array.from(previous));
+  });
+});
+
+describe('fillTargets', () => {
+  // Three points, k = 3: unanimous, a 2-1 split, and a point every member called noise.
+  const round = {
+    consensus: arr([0, 1, 2]),
+    agreed: Uint8Array.from([1, 0, 0]),
+    votes: arr([3, 0, 0, 0, 2, 1, 0, 0, 0]),
+  };
+  const out = () => ({ votes: new Float32Array(9).fill(7), confidence: new Float32Array(3).fill(7) });
+
+  it("'agreed' (Eq. 2): the consensus label with confidence 1 on agreed points, nothing elsewhere", () => {
+    const t = out();
+    fillTargets(round, 3, 'agreed', t);
+    expect(Array.from(t.votes)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(t.confidence)).toEqual([1, 0, 0]);
+  });
+
+  it("'votes': vote shares with confidence 1 / (1 + entropy), 0 where no member voted", () => {
+    const t = out();
+    fillTargets(round, 3, 'votes', t);
+    expect(Array.from(t.votes.subarray(0, 3))).toEqual([1, 0, 0]);
+    expect(t.votes[4]).toBeCloseTo(2 / 3, 6);
+    expect(t.votes[5]).toBeCloseTo(1 / 3, 6);
+    expect(Array.from(t.votes.subarray(6))).toEqual([0, 0, 0]);
+    // H(2/3, 1/3) = ln 3 - (2/3) ln 2 = 0.636514...
+    const h = Math.log(3) - (2 / 3) * Math.log(2);
+    expect(t.confidence[0]).toBe(1);
+    expect(t.confidence[1]).toBeCloseTo(1 / (1 + h), 6);
+    expect(t.confidence[2]).toBe(0);
   });
 });
 
