@@ -6,6 +6,7 @@ import {
   Conv2d,
   ConvAutoencoder,
   ConvTranspose2d,
+  BatchNorm1d,
   Dropout,
   Linear,
   MLP,
@@ -18,6 +19,7 @@ import {
   WithHead,
   buildForwardGraph,
   checkState,
+  weightFeeds,
   convGeometry,
   fans,
   gain,
@@ -287,5 +289,41 @@ describe('bad input gets a typed error', () => {
   it('a sub-module path that does not exist', () => {
     expect(() => new ConvAutoencoder({ inputShape: [1, 16, 16], latentDim: 3 }).get('encoder.nope')).toThrow(InvalidInputError);
     expect(() => new GraphBuilder()).not.toThrow();
+  });
+});
+
+describe('buildForwardGraph in training mode', () => {
+  it('a training-mode forward graph normalises with batch statistics and exposes its random inputs', async () => {
+    const model = new Sequential(new BatchNorm1d(3), new Dropout(0.25));
+    const state = model.init(1);
+    const inputs: [string, { dtype: 'float32'; shape: number[] }][] = [['x', { dtype: 'float32', shape: [8, 3] }]];
+    // Features with mean 5: running statistics (mean 0, variance 1) keep it, batch statistics remove it.
+    const x = new Tensor('float32', Float32Array.from({ length: 24 }, (_, i) => 5 + Math.sin(i)), [8, 3]);
+    const runtime = await testRuntime();
+    const run = async (training: boolean) => {
+      const fg = buildForwardGraph(model, { inputs, weights: 'inputs', training });
+      const feeds: Record<string, Tensor> = { x, ...weightFeeds(fg, state) };
+      // A keep-everything mask, so only the normalisation differs.
+      for (const r of fg.random) feeds[r.input] = new Tensor('float32', new Float32Array(r.shape.reduce((a, b) => a * b, 1)).fill(1), r.shape);
+      const session = await runtime.session(fg.graph);
+      try {
+        return { fg, y: (await session.run(feeds)).output!.data as Float32Array };
+      } finally {
+        await session.release();
+      }
+    };
+    const train = await run(true);
+    expect(train.fg.random).toHaveLength(1);
+    expect(train.fg.random[0]!.dist).toEqual({ kind: 'bernoulli', p: 0.25 });
+    expect(train.fg.outputs).toEqual(['output']);
+    for (let f = 0; f < 3; f++) {
+      let mean = 0;
+      for (let r = 0; r < 8; r++) mean += train.y[r * 3 + f]! / 8;
+      expect(Math.abs(mean)).toBeLessThan(1e-4);
+    }
+    const evalMode = await run(false);
+    expect(evalMode.fg.random).toEqual([]);
+    expect(evalMode.y[0]).toBeGreaterThan(3);
+    expect(() => buildForwardGraph(model, { inputs, weights: { state }, training: true })).toThrow(GraphError);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Forward-only graphs: the evaluation graph of the engine (parameters and buffers as graph inputs, so one session
  * follows the weights as they train) and the standalone export (weights as initializers). Both run modules in
- * evaluation mode: BatchNorm uses running statistics, Dropout is the identity.
+ * evaluation mode (BatchNorm uses running statistics, Dropout is the identity) unless a caller asks for a
+ * training-mode forward pass with weights as inputs (e.g. RUC's label guessing).
  */
 import { GraphBuilder, GraphError, InvalidInputError, Tensor, Value, type DType } from '@dc/core';
-import { ForwardContext, type BufferSpec, type ModelState, type Module, type ParameterHost, type ParameterSpec } from '../modules/module.js';
+import { ForwardContext, type BufferSpec, type ModelState, type Module, type ParameterHost, type ParameterSpec, type RandomInput } from '../modules/module.js';
+import type { RandomInputSpec } from './step.js';
 
 export interface InputSpec {
   dtype: DType;
@@ -27,10 +29,16 @@ function checkValue(v: unknown, name: string): Value {
   return v;
 }
 
+/**
+ * Weights as graph inputs. In training mode BatchNorm normalises with the batch's own statistics and its updated
+ * running statistics are simply not output (a forward pass must not move them); random inputs (dropout masks,
+ * noise) become graph inputs the caller draws, listed in `draws`.
+ */
 class InputHost implements ParameterHost {
   readonly params = new Map<string, Value>();
   readonly buffers = new Map<string, Value>();
-  constructor(private readonly g: GraphBuilder) {}
+  readonly draws: RandomInputSpec[] = [];
+  constructor(private readonly g: GraphBuilder, private readonly training: boolean) {}
   parameter(name: string, spec: ParameterSpec): Value {
     let v = this.params.get(name);
     if (!v) this.params.set(name, (v = this.g.input(`param/${name}`, 'float32', spec.shape)));
@@ -42,10 +50,13 @@ class InputHost implements ParameterHost {
     return v;
   }
   setBuffer(name: string): void {
-    throw new GraphError(`buffer '${name}' is written in evaluation mode`);
+    if (!this.training) throw new GraphError(`buffer '${name}' is written in evaluation mode`);
   }
-  random(name: string): Value {
-    throw new GraphError(`'${name}' asks for a random input in evaluation mode`);
+  random(name: string, shape: readonly number[], dist: RandomInput): Value {
+    if (!this.training) throw new GraphError(`'${name}' asks for a random input in evaluation mode`);
+    const input = `random/${name}#${this.draws.length}`;
+    this.draws.push({ input, shape: [...shape], dist });
+    return this.g.input(input, 'float32', shape);
   }
 }
 
@@ -85,6 +96,11 @@ export interface ForwardGraphOptions {
   module?: string;
   /** Where weights come from: graph inputs (engine) or initializers from `state` (export). */
   weights: 'inputs' | { state: ModelState };
+  /**
+   * Run the modules in training mode (default false): BatchNorm uses batch statistics without updating its
+   * running statistics, random inputs become graph inputs (ForwardGraph.random). Only with weights 'inputs'.
+   */
+  training?: boolean;
   name?: string;
   /** 'engine' names outputs 'output' / 'output/<key>'; 'export' uses 'output', the keys, or 'output_<i>'. */
   naming?: 'engine' | 'export';
@@ -95,6 +111,8 @@ export interface ForwardGraph {
   /** Parameter and buffer names read as graph inputs (engine mode). */
   parameters: string[];
   buffers: string[];
+  /** Random inputs a training-mode graph reads (draw them with drawRandom); empty in evaluation mode. */
+  random: RandomInputSpec[];
   /** Graph output names ('output' or 'output/<key>'). */
   outputs: string[];
 }
@@ -104,9 +122,11 @@ export function buildForwardGraph(model: Module<never[], unknown>, options: Forw
   const g = new GraphBuilder({ name: options.name ?? 'forward' });
   const path = options.module ?? '';
   const module = model.get(path);
-  const host = options.weights === 'inputs' ? new InputHost(g) : new InitializerHost(g, options.weights.state);
+  const training = options.training ?? false;
+  if (training && options.weights !== 'inputs') throw new GraphError("a training-mode forward graph needs weights: 'inputs'");
+  const host = options.weights === 'inputs' ? new InputHost(g, training) : new InitializerHost(g, options.weights.state);
   const xs = options.inputs.map(([name, spec]) => g.input(name, spec.dtype, spec.shape));
-  const ctx = ForwardContext.root(g, false, host, module, path === '' ? '' : `${path}.`);
+  const ctx = ForwardContext.root(g, training, host, module, path === '' ? '' : `${path}.`);
   const out = g.scope(path === '' ? 'model' : path, () => (module.forward as (c: ForwardContext, ...a: Value[]) => unknown)(ctx, ...xs));
   let entries = outputEntries(out);
   if (options.naming === 'export') {
@@ -121,6 +141,7 @@ export function buildForwardGraph(model: Module<never[], unknown>, options: Forw
     graph: g,
     parameters: host instanceof InputHost ? [...host.params.keys()] : [],
     buffers: host instanceof InputHost ? [...host.buffers.keys()] : [],
+    random: host instanceof InputHost ? host.draws : [],
     outputs: entries.map(([n]) => n),
   };
 }

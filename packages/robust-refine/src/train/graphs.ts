@@ -9,21 +9,17 @@
  */
 import { GraphBuilder, GraphError, InvalidInputError, Tensor, Value, type Rng, type Runtime, type Session } from '@dc/core';
 import {
-  ForwardContext,
   StepRunner,
   buildForwardGraph,
   buildStepGraph,
   crossEntropy,
   drawRandom,
   mse,
-  type BufferSpec,
+  weightFeeds,
+  type ForwardGraph,
   type ModelState,
   type Module,
   type Optimizer,
-  type ParameterHost,
-  type ParameterSpec,
-  type RandomInput,
-  type RandomInputSpec,
   type StepGraph,
 } from '@dc/nn';
 
@@ -93,40 +89,6 @@ export function stepBatchSpec(s: StepShapes) {
 }
 
 /**
- * Weights as graph inputs for a forward pass in training mode: BatchNorm normalises with the batch's own
- * statistics (the updated running statistics are left out), dropout draws its masks from the caller's Rng.
- */
-class TrainModeHost implements ParameterHost {
-  readonly params = new Map<string, Value>();
-  readonly buffers = new Map<string, Value>();
-  readonly draws: RandomInputSpec[] = [];
-
-  constructor(private readonly g: GraphBuilder) {}
-
-  parameter(name: string, spec: ParameterSpec): Value {
-    let v = this.params.get(name);
-    if (!v) this.params.set(name, (v = this.g.input(`param/${name}`, 'float32', spec.shape)));
-    return v;
-  }
-
-  buffer(name: string, spec: BufferSpec): Value {
-    let v = this.buffers.get(name);
-    if (!v) this.buffers.set(name, (v = this.g.input(`buffer/${name}`, 'float32', spec.shape)));
-    return v;
-  }
-
-  setBuffer(): void {
-    // Guessing labels must not move the running statistics: the new values are simply not output.
-  }
-
-  random(name: string, shape: readonly number[], dist: RandomInput): Value {
-    const input = `random/${name}#${this.draws.length}`;
-    this.draws.push({ input, shape: [...shape], dist });
-    return this.g.input(input, 'float32', shape);
-  }
-}
-
-/**
  * A forward pass of fixed batch size with weights fed per call, so one session serves both networks. In
  * evaluation mode BatchNorm uses running statistics; in training mode the batch's statistics, as the networks
  * see data while they train (used for guessing labels, where running statistics still lag behind early on).
@@ -137,37 +99,24 @@ export class ForwardRunner {
     readonly batch: number,
     readonly rowShape: readonly number[],
     readonly training: boolean,
-    private readonly parameters: readonly string[],
-    private readonly buffers: readonly string[],
-    private readonly random: readonly RandomInputSpec[],
+    private readonly graph: ForwardGraph,
   ) {}
 
   static async create(model: Module, rowShape: readonly number[], batch: number, runtime: Runtime, key: string, training = false): Promise<ForwardRunner> {
-    let built: { g: GraphBuilder; parameters: string[]; buffers: string[]; random: RandomInputSpec[] } | undefined;
+    let built: ForwardGraph | undefined;
     const build = () => {
-      if (!training) {
-        const fg = buildForwardGraph(model as Module<never[], unknown>, {
-          name: 'ruc_eval',
-          weights: 'inputs',
-          inputs: [['input', { dtype: 'float32', shape: [batch, ...rowShape] }]],
-        });
-        if (fg.outputs.length !== 1 || fg.outputs[0] !== 'output') throw new GraphError('the network must have one output: the logits [N, K]');
-        built = { g: fg.graph, parameters: fg.parameters, buffers: fg.buffers, random: [] };
-      } else {
-        const g = new GraphBuilder({ name: 'ruc_guess' });
-        const host = new TrainModeHost(g);
-        const x = g.input('input', 'float32', [batch, ...rowShape]);
-        const ctx = ForwardContext.root(g, true, host, model as Module<[Value], Value>);
-        const y = g.scope('model', () => model.forward(ctx, x));
-        if (!(y instanceof Value)) throw new GraphError('the network must have one output: the logits [N, K]');
-        g.output(y, 'output');
-        built = { g, parameters: [...host.params.keys()], buffers: [...host.buffers.keys()], random: host.draws };
-      }
-      return built.g;
+      built = buildForwardGraph(model as Module<never[], unknown>, {
+        name: training ? 'ruc_guess' : 'ruc_eval',
+        weights: 'inputs',
+        training,
+        inputs: [['input', { dtype: 'float32', shape: [batch, ...rowShape] }]],
+      });
+      if (built.outputs.length !== 1 || built.outputs[0] !== 'output') throw new GraphError('the network must have one output: the logits [N, K]');
+      return built.graph;
     };
     const session = await runtime.sessionFor(key, build);
     if (!built) build();
-    return new ForwardRunner(session, batch, rowShape, training, built!.parameters, built!.buffers, built!.random);
+    return new ForwardRunner(session, batch, rowShape, training, built!);
   }
 
   /**
@@ -183,20 +132,10 @@ export class ForwardRunner {
       padded.data.set(x.data);
       input = padded;
     }
-    const feeds: Record<string, Tensor> = { input };
-    for (const name of this.parameters) {
-      const t = state.parameters.get(name);
-      if (!t) throw new InvalidInputError('state', `missing parameter '${name}'`);
-      feeds[`param/${name}`] = t;
-    }
-    for (const name of this.buffers) {
-      const t = state.buffers.get(name);
-      if (!t) throw new InvalidInputError('state', `missing buffer '${name}'`);
-      feeds[`buffer/${name}`] = t;
-    }
-    if (this.random.length > 0) {
+    const feeds: Record<string, Tensor> = { input, ...weightFeeds(this.graph, state) };
+    if (this.graph.random.length > 0) {
       if (!rng) throw new InvalidInputError('rng', 'this network draws random inputs in training mode; pass an Rng');
-      for (const r of this.random) feeds[r.input] = drawRandom(r, rng);
+      for (const r of this.graph.random) feeds[r.input] = drawRandom(r, rng);
     }
     const out = await this.session.run(feeds);
     const logits = out.output!.data as Float32Array;
