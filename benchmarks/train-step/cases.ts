@@ -1,6 +1,6 @@
 /** The two benchmark cases, shared by our runner (the PyTorch script mirrors them). */
 import { Rng, Tensor } from '@dc/core';
-import { ConvAutoencoder, adam, crossEntropy, mse, resnet18, sgd, type AutoencoderOutput, type LossBuilder, type Module, type Optimizer } from '@dc/nn';
+import { ConvAutoencoder, adam, buildStepGraph, type GradientsOptions, crossEntropy, mse, resnet18, sgd, type AutoencoderOutput, type LossBuilder, type Module, type Optimizer } from '@dc/nn';
 
 export interface BenchCase {
   name: string;
@@ -44,3 +44,15 @@ export const CASES: Record<string, BenchCase> = {
     steps: 5,
   },
 };
+
+/** One case's model, optimizer, seeded weights and batch, and its step graph; `rng` continues the same stream (both runners use this). */
+export function buildCaseStep(c: BenchCase, gradientOptions: GradientsOptions) {
+  const model = c.model();
+  const optimizer = c.optimizer();
+  const rng = new Rng(0);
+  const modelState = model.init(rng.fork());
+  const batch = c.batch(rng);
+  const specs = Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, { dtype: t.dtype, shape: [...t.shape] }]));
+  const step = buildStepGraph({ model, optimizer, loss: c.loss, batch: specs, gradientOptions });
+  return { model, optimizer, modelState, batch, specs, step, rng };
+}

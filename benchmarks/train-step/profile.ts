@@ -9,9 +9,9 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Rng, Tensor, serializeModel } from '@dc/core';
-import { buildStepGraph, zeroSlots, type GradientsOptions } from '@dc/nn';
-import { CASES } from './cases.js';
+import { Tensor, serializeModel } from '@dc/core';
+import { zeroSlots, type GradientsOptions } from '@dc/nn';
+import { CASES, buildCaseStep } from './cases.js';
 
 const [name = 'resnet18', threadsArg = '1', stepsArg = '5', mode = 'cpu', gradJson = '{}'] = process.argv.slice(2);
 const c = CASES[name];
@@ -19,13 +19,7 @@ if (!c) throw new Error(`unknown case ${name}`);
 const threads = Number(threadsArg);
 const steps = Number(stepsArg);
 
-const model = c.model();
-const optimizer = c.optimizer();
-const rng = new Rng(0);
-const modelState = model.init(rng.fork());
-const batch = c.batch(rng);
-const specs = Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, { dtype: t.dtype, shape: [...t.shape] }]));
-const step = buildStepGraph({ model, optimizer, loss: c.loss, batch: specs, gradientOptions: JSON.parse(gradJson) as GradientsOptions });
+const { optimizer, modelState, batch, step } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
 const bytes = serializeModel(step.graph.toModel());
 const prefix = join(tmpdir(), `dc-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(bytes, {

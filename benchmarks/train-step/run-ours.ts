@@ -4,10 +4,10 @@
  * wall time and the process's CPU time per step.
  * Usage: run-ours.ts <case> <threads> [steps] [optimization] [gradient options as JSON, e.g. '{"convWeightGrad":"conv"}']
  */
-import { Rng, Runtime } from '@dc/core';
-import { StepRunner, buildStepGraph, zeroSlots, type GradientsOptions, type TrainState } from '@dc/nn';
+import { Runtime } from '@dc/core';
+import { StepRunner, zeroSlots, type GradientsOptions, type TrainState } from '@dc/nn';
 import { reportPeak } from '../harness.js';
-import { CASES } from './cases.js';
+import { CASES, buildCaseStep } from './cases.js';
 
 const [name = 'conv-autoencoder', threadsArg = '2', stepsArg, optimization = 'all', gradJson = '{}'] = process.argv.slice(2);
 const c = CASES[name];
@@ -16,13 +16,7 @@ const threads = Number(threadsArg);
 const steps = stepsArg ? Number(stepsArg) : c.steps;
 
 const t0 = performance.now();
-const model = c.model();
-const optimizer = c.optimizer();
-const rng = new Rng(0);
-const modelState = model.init(rng.fork());
-const batch = c.batch(rng);
-const specs = Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, { dtype: t.dtype, shape: [...t.shape] }]));
-const step = buildStepGraph({ model, optimizer, loss: c.loss, batch: specs, gradientOptions: JSON.parse(gradJson) as GradientsOptions });
+const { optimizer, modelState, batch, specs, step, rng } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
 const buildSeconds = (performance.now() - t0) / 1000;
 const runtime = await Runtime.create({ device: 'cpu', threads, optimization: optimization as 'all' });
 const t1 = performance.now();
