@@ -68,7 +68,7 @@ export class Report {
     let target: string | null = null;
     if (input.target) {
       const on = input.target.on ?? 'ours';
-      target = `${input.target.op} ${input.target.value}${on === 'ratio' ? ' (ratio)' : ''}`;
+      target = `${input.target.op} ${+input.target.value.toPrecision(6)}${on === 'ratio' ? ' (ratio)' : ''}`;
       const value = on === 'ratio' ? ratio : input.ours;
       met = value === null ? null : compare(input.target.op, value, input.target.value);
     }

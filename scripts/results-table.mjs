@@ -10,7 +10,9 @@ const dir = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 
 const all = process.argv.includes('--all');
 const wanted = new Set(process.argv.slice(2).filter((a) => a !== '--all'));
 const fmt = (v) => (v === null || v === undefined ? '—' : typeof v !== 'number' ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(3));
-const target = (t) => (t === null || t === undefined ? '' : typeof t === 'string' ? t : `${t.op ?? ''} ${t.value ?? ''}`.trim());
+// Targets derived from a measured reference (e.g. "base + 3") are stored with full float precision; 4 significant digits read better.
+const short = (text) => text.replace(/\d+\.\d{5,}/g, (m) => String(+Number(m).toPrecision(4)));
+const target = (t) => (t === null || t === undefined ? '' : short(typeof t === 'string' ? t : `${t.op ?? ''} ${t.value ?? ''}`.trim()));
 
 console.log('| benchmark | case | metric | ours | reference | ratio | target | met |');
 console.log('|---|---|---|---|---|---|---|---|');
