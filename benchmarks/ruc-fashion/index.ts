@@ -143,9 +143,11 @@ for (const base of bases) {
     ...(before.calibration ? { target: { op: '<' as const, value: before.calibration.ece } } : {}),
     note: before.calibration ? 'reference: the base clustering\'s probabilities' : 'the base gave hard labels (no probabilities)',
   });
-  const trainAcc = evaluateClustering(result.labels, rucData.labels!).accuracy;
-  const trainBefore = evaluateClustering(result.initialLabels, rucData.labels!).accuracy;
-  report.add({ case: `${c} + RUC (training subset)`, metric: 'ACC', ours: 100 * trainAcc, reference: 100 * trainBefore, unit: '%', note: `${rucData.length} images RUC trained on` });
+  if (rucData.length < n) {
+    const trainAcc = evaluateClustering(result.labels, rucData.labels!).accuracy;
+    const trainBefore = evaluateClustering(result.initialLabels, rucData.labels!).accuracy;
+    report.add({ case: `${c} + RUC (training subset)`, metric: 'ACC', ours: 100 * trainAcc, reference: 100 * trainBefore, unit: '%', note: `${rucData.length} images RUC trained on` });
+  }
   const last = result.history.at(-1)!;
   report.add({ case: `${c} + RUC`, metric: 'clean set at end', ours: last.cleanSize, reference: result.selection.cleanIndices.length, unit: 'images', note: `initial ${result.selection.strategy} selection, then co-refurbishing` });
   report.add({ case: `${c} + RUC`, metric: 'time', ours: rucSeconds, unit: 's', note: `${SCHEDULE.ruc.epochs} epochs on ${rucData.length} images, then labels for ${n}` });
