@@ -217,13 +217,19 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   const states: ModelState[] = new Array(e);
   const losses: (number | null)[] = new Array(e).fill(null);
   const clusterings: Promise<MemberClustering>[] = new Array(e);
+  // The members' latent codes, kept for the concatenated labelling.
+  const latents: Tensor<'float32'>[] = new Array(e);
   let chain: Promise<unknown> = Promise.resolve();
   const work = async (m: number) => {
     const trained = await trainMember(ctx, stage, r, m, epochs);
     states[m] = trained.state;
     losses[m] = trained.loss;
     // One clustering at a time: UMAP and HDBSCAN run on this thread.
-    const c = chain.then(() => clusterMember(ctx, r, m, trained.state));
+    const c = chain.then(async () => {
+      const latent = await embed(ctx, r, m, trained.state);
+      if (o.concatenatedMember) latents[m] = latent;
+      return clusterMember(ctx, r, m, latent);
+    });
     chain = c.catch(() => undefined);
     clusterings[m] = c;
   };
@@ -240,6 +246,8 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
     await Promise.all(lanes);
   }
   const done = await Promise.all(clusterings);
+  // The concatenation of all latent spaces votes as one more labelling (index e in `excluded`).
+  if (o.concatenatedMember) done.push(await clusterMember(ctx, r, e, concatColumns(latents)));
   const used: MemberLabels[] = [];
   const excluded: number[] = [];
   done.forEach((c, m) => (c.excluded ? excluded.push(m) : used.push(c)));
@@ -313,8 +321,22 @@ async function embed(ctx: RunContext, r: number, m: number, state: ModelState): 
   return latent;
 }
 
-async function clusterMember(ctx: RunContext, r: number, m: number, state: ModelState): Promise<MemberClustering> {
-  const latent = await embed(ctx, r, m, state);
+/** [n, d1 + d2 + ...]: the rows of every tensor side by side. */
+function concatColumns(parts: readonly Tensor<'float32'>[]): Tensor<'float32'> {
+  const n = parts[0]!.shape[0]!;
+  const width = parts.reduce((a, t) => a + t.shape[1]!, 0);
+  const out = Tensor.zeros([n, width]);
+  let offset = 0;
+  for (const t of parts) {
+    const d = t.shape[1]!;
+    for (let i = 0; i < n; i++) out.data.set(t.data.subarray(i * d, (i + 1) * d), i * width + offset);
+    offset += d;
+  }
+  return out;
+}
+
+/** Clusters latent codes; m is the member (ensembleSize for the concatenated codes). */
+async function clusterMember(ctx: RunContext, r: number, m: number, latent: Tensor<'float32'>): Promise<MemberClustering> {
   // A seed per round and member: the same run gives the same layouts however the work was scheduled.
   const seed = new Rng(ctx.clusterSeed + r * 7919 + m * 104729).nextSeed();
   const c = await clusterLatents(latent, {

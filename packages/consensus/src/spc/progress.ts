@@ -7,7 +7,8 @@ export interface SpcProgress {
   stage: SpcStage;
   /** 0 for pretraining and the first clustering; round r trains on round r - 1's agreed points. */
   round: number;
-  /** Ensemble member (0-based), or null for ensemble-wide stages ('align'). */
+  /** Ensemble member (0-based), ensembleSize for the concatenated latent codes ('umap', 'cluster'), or null for
+   * ensemble-wide stages ('align'). */
   member: number | null;
   /** Units done and in all for this stage and member: optimizer steps ('pretrain', 'train'), rows ('embed'),
    * UMAP work units ('umap'), 0/1 ('cluster', 'align'). */

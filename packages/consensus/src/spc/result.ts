@@ -13,9 +13,9 @@ export interface SpcRoundRecord {
   agreed: number;
   /** agreed / n. */
   fraction: number;
-  /** Members in this round's ensemble. */
+  /** Labellings in this round's vote: the members clustered, plus the concatenated latent codes when used. */
   members: number;
-  /** Members left out because no HDBSCAN cut gives exactly K clusters. */
+  /** Labellings left out because no HDBSCAN cut gives exactly K clusters (ensembleSize: the concatenation). */
   excluded: number[];
   /** Mean training loss of the members in the training that preceded this clustering (null for round 0). */
   trainLoss: number | null;

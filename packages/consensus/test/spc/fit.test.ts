@@ -157,6 +157,26 @@ describe('fitSpc with a Gaussian mixture as the clusterer', () => {
   }, 120_000);
 });
 
+describe('fitSpc with the concatenated latent codes as one more labelling', () => {
+  it('votes with ensembleSize + 1 labellings, reports the extra clustering, and still learns', async () => {
+    const { images: x, classes: y } = syntheticImages(600, 4, 16, 3);
+    const events: SpcProgress[] = [];
+    const r = await fitSpc(x, { ...SMALL, nClusters: 4, ensembleSize: 2, concatenatedMember: true, pretrainEpochs: 8, maxRounds: 2, onProgress: (e) => events.push(e) });
+    for (const h of r.history) expect(h.members + h.excluded.length).toBe(3);
+    // Member index 2 (= ensembleSize) is the concatenation: clustered every round, never trained.
+    const extra = events.filter((e) => e.member === 2);
+    expect(new Set(extra.map((e) => e.stage))).toEqual(new Set(['umap', 'cluster']));
+    expect(new Set(extra.filter((e) => e.stage === 'cluster').map((e) => e.round))).toEqual(new Set(r.history.map((h) => h.round)));
+    expect(accuracy(r.labels, y, 4)).toBeGreaterThan(0.9);
+  }, 120_000);
+
+  it('is left out with a single member, which it would only repeat', async () => {
+    const { images: x } = syntheticImages(300, 3, 16, 5);
+    const r = await fitSpc(x, { ...SMALL, nClusters: 3, ensembleSize: 1, concatenatedMember: true, pretrainEpochs: 2, maxRounds: 1 });
+    for (const h of r.history) expect(h.members + h.excluded.length).toBe(1);
+  }, 120_000);
+});
+
 describe('fitSpc with members training in worker threads', () => {
   it('gives exactly the result of training them one after another in this thread', async () => {
     const { images: x } = syntheticImages(480, 4, 16, 4);

@@ -98,6 +98,7 @@ describe('fitSpc option checks', () => {
     ['baseChannels', 0],
     ['headHidden', 0],
     ['clusterer', 'kmeans'],
+    ['concatenatedMember', 'yes'],
     ['agreement', 'majority'],
     ['agreement', 0.5],
     ['agreement', 1.2],
