@@ -271,7 +271,9 @@ const BACKWARD: Record<string, GradRule> = {
   Abs: unary(({ g }, x, _y, gy) => g.op('Mul', [gy, g.op('Sign', [x])])),
   Sigmoid: unary(({ g }, _x, y, gy) => g.op('Mul', [gy, g.op('Mul', [y, g.op('Sub', [g.constant(1, y.dtype), y])])])),
   Tanh: unary(({ g }, _x, y, gy) => g.op('Mul', [gy, g.op('Sub', [g.constant(1, y.dtype), g.op('Mul', [y, y])])])),
-  Relu: unary(({ g }, _x, y, gy) => g.op('Where', [g.op('Greater', [y, g.constant(0, y.dtype)]), gy, g.constant(0, y.dtype)])),
+  // gy times the 0/1 mask: ONNX Runtime runs Greater, Cast and Mul 1.7x faster than Greater and Where
+  // ([32, 64, 32, 32], 2 threads: 5.9 against 9.8 ms). Differs from Where only for a non-finite gy where y = 0.
+  Relu: unary(({ g }, _x, y, gy) => g.op('Mul', [gy, g.op('Cast', [g.op('Greater', [y, g.constant(0, y.dtype)])], { to: ONNX_TYPE_CODE[y.dtype]! })])),
   LeakyRelu: unary(({ g, node }, x, y, gy) => {
     // With a slope >= 0 the output has the input's sign, so the mask reads the output, which the next layer keeps
     // anyway, and the input need not be kept for the backward pass.
