@@ -323,7 +323,9 @@ export class Trainer {
     outer: while (this.position.epoch < o.epochs) {
       const pos = this.position;
       let order: Int32Array;
-      if (pos.stepInEpoch === 0 || !pos.epochRng) {
+      // The epoch's order is drawn once, when its state is unset; a run stopped before the epoch's first step has
+      // already drawn it (the saved RNG is past the draw), so a resume replays it from epochRng like mid-epoch.
+      if (!pos.epochRng) {
         pos.epochRng = this.rng.getState();
         order = o.shuffle ? this.rng.permutation(data.size) : identity(data.size);
       } else {
