@@ -6,10 +6,12 @@
  *   run.ts <mnist|fashion> <seed> [labels.json]
  *
  * With a third argument it also writes the consensus labels and predict()'s class probabilities there (no
- * ground truth in that file).
+ * ground truth in that file). For schedule experiments, DC_SPC_OPTIONS='{"epochs":3}' overrides options of the
+ * benchmark schedule in this run only (the suite itself always runs BENCH_OPTIONS), and DC_SPC_SPLIT=test runs on
+ * the 10,000 test images instead of all 70,000.
  */
 import { writeFile } from 'node:fs/promises';
-import { fitSpc } from '@dc/consensus';
+import { fitSpc, type SpcOptions } from '@dc/consensus';
 import { loadFashionMnist, loadMnist } from '@dc/data';
 import { evaluateClustering } from '@dc/metrics';
 import { reportPeak } from '../harness.js';
@@ -18,10 +20,13 @@ import { BENCH_OPTIONS } from './suite.js';
 const [dataset, seedArg, labelsFile] = process.argv.slice(2);
 if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error('usage: run.ts <mnist|fashion> <seed> [labels.json]');
 const seed = Number(seedArg ?? 0);
-const data = dataset === 'mnist' ? await loadMnist() : await loadFashionMnist();
+const overrides = JSON.parse(process.env.DC_SPC_OPTIONS ?? '{}') as Partial<SpcOptions>;
+const options = { ...BENCH_OPTIONS, ...overrides };
+const split = process.env.DC_SPC_SPLIT === 'test' ? { split: 'test' as const } : {};
+const data = dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split);
 const truth = data.labels!;
 const log = (line: string) => process.stderr.write(`[${dataset} seed ${seed}] ${line}\n`);
-log(`${data.length} images; ${JSON.stringify(BENCH_OPTIONS)}`);
+log(`${data.length} images; ${JSON.stringify(options)}`);
 
 const stageSeconds: Record<string, number> = {};
 let lastStage = 'start';
@@ -29,7 +34,7 @@ let lastTime = performance.now();
 let lastLog = performance.now();
 const perRound: { round: number; agreed: number; accuracy: number; agreedAccuracy: number; seconds: number }[] = [];
 const result = await fitSpc(data, {
-  ...BENCH_OPTIONS,
+  ...options,
   seed,
   onProgress: (e) => {
     const now = performance.now();
