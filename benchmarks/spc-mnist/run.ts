@@ -7,7 +7,7 @@
  *
  * With a third argument it also writes the consensus labels and predict()'s class probabilities there (no
  * ground truth in that file). For schedule experiments, DC_SPC_OPTIONS='{"epochs":3}' overrides options of the
- * benchmark schedule in this run only (the suite itself always runs BENCH_OPTIONS), and DC_SPC_SPLIT=test runs on
+ * benchmark schedule in this run only (the suite refuses to start while either variable is set), and DC_SPC_SPLIT=test runs on
  * the 10,000 test images instead of all 70,000.
  */
 import { writeFile } from 'node:fs/promises';
