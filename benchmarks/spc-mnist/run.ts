@@ -7,8 +7,8 @@
  *
  * With a third argument it also writes the consensus labels and predict()'s class probabilities there (no
  * ground truth in that file). For schedule experiments, DC_SPC_OPTIONS='{"epochs":3}' overrides options of the
- * benchmark schedule in this run only (the suite refuses to start while either variable is set), and DC_SPC_SPLIT=test runs on
- * the 10,000 test images instead of all 70,000.
+ * benchmark schedule in this run only, and DC_SPC_SPLIT=test runs on the 10,000 test images instead of all 70,000
+ * (the suite refuses to start while either variable is set).
  */
 import { writeFile } from 'node:fs/promises';
 import { fitSpc, type SpcOptions } from '@dc/consensus';

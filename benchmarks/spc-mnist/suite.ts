@@ -35,7 +35,9 @@ const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a 
 
 export async function runSuite(name: string, dataset: 'mnist' | 'fashion', paper: { accuracy: number; nmi: number }, labelsFile?: string): Promise<void> {
   // The child script's experiment overrides would be inherited by every run and misreport the schedule.
-  for (const v of ['DC_SPC_OPTIONS', 'DC_SPC_SPLIT']) if (process.env[v] !== undefined) throw new Error(`${name}: unset ${v}; the suite runs BENCH_OPTIONS on all images`);
+  for (const v of ['DC_SPC_OPTIONS', 'DC_SPC_SPLIT']) {
+    if (process.env[v] !== undefined) throw new Error(`${name}: unset ${v}; the suite runs BENCH_OPTIONS on all images`);
+  }
   const report = new Report(name);
   const runs: RunResult[] = [];
   for (const [i, seed] of SEEDS.entries()) {
