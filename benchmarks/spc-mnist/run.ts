@@ -1,6 +1,6 @@
 /**
  * Child process of the SPC benchmarks: one fitSpc run on all 70,000 images of MNIST or Fashion-MNIST with the
- * benchmark schedule (suite.ts), scored afterwards against the ground truth. Progress goes to stderr; the last
+ * dataset's benchmark schedule (suite.ts), scored afterwards against the ground truth. Progress goes to stderr; the last
  * stdout line is the JSON result with the peak memory.
  *
  *   run.ts <mnist|fashion> <seed> [labels.json]
@@ -21,7 +21,7 @@ const [dataset, seedArg, labelsFile] = process.argv.slice(2);
 if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error('usage: run.ts <mnist|fashion> <seed> [labels.json]');
 const seed = Number(seedArg ?? 0);
 const overrides = JSON.parse(process.env.DC_SPC_OPTIONS ?? '{}') as Partial<SpcOptions>;
-const options = { ...BENCH_OPTIONS, ...overrides };
+const options = { ...BENCH_OPTIONS[dataset], ...overrides };
 const split = process.env.DC_SPC_SPLIT === 'test' ? { split: 'test' as const } : {};
 const data = dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split);
 const truth = data.labels!;
