@@ -1,7 +1,7 @@
 /**
- * Child process of the SPC benchmarks: one fitSpc run on all 70,000 images of MNIST or Fashion-MNIST with the
- * dataset's benchmark schedule (suite.ts), scored afterwards against the ground truth. Progress goes to stderr; the last
- * stdout line is the JSON result with the peak memory.
+ * Child process of the SPC benchmarks: one fitSpc run on all 70,000 images of MNIST or Fashion-MNIST with that
+ * dataset's benchmark schedule (suite.ts), scored afterwards against the ground truth. Progress goes to stderr;
+ * the last stdout line is the JSON result with the peak memory.
  *
  *   run.ts <mnist|fashion> <seed> [labels.json]
  *
