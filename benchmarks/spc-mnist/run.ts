@@ -22,7 +22,9 @@ if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error('usage: run.ts
 const seed = Number(seedArg ?? 0);
 const overrides = JSON.parse(process.env.DC_SPC_OPTIONS ?? '{}') as Partial<SpcOptions>;
 const options = { ...BENCH_OPTIONS[dataset], ...overrides };
-const split = process.env.DC_SPC_SPLIT === 'test' ? { split: 'test' as const } : {};
+const splitArg = process.env.DC_SPC_SPLIT;
+if (splitArg !== undefined && splitArg !== 'test') throw new Error(`DC_SPC_SPLIT must be 'test' or unset, got '${splitArg}'`);
+const split = splitArg === 'test' ? { split: 'test' as const } : {};
 const data = dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split);
 const truth = data.labels!;
 const log = (line: string) => process.stderr.write(`[${dataset} seed ${seed}] ${line}\n`);
