@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { Rng, Tensor, disposeSharedRuntimes } from '@dc/core';
 import { loadFashionMnist } from '@dc/data';
 import { evaluateClustering, purity } from '@dc/metrics';
-import { adversarialAccuracy, cleanSetReport, fitRuc, readPseudoLabels, selectCleanSamples, type RucOptions, type RucProgress } from '@dc/robust-refine';
+import { adversarialAccuracy, cleanSetReport, fitRuc, pretrainEncoder, readPseudoLabels, selectCleanSamples, type RucOptions, type RucProgress } from '@dc/robust-refine';
 import { BENCH_ROOT, Report } from '../harness.js';
-import { autoencoderFeatures, kmeansBaseline } from './features.js';
+import { kmeansBaseline } from './kmeans-baseline.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,10 +51,11 @@ const truth = all.labels!;
 const n = all.length;
 log(`Fashion-MNIST: ${n} images`);
 
-// Features for k-means and for the metric strategy (both bases), from an autoencoder trained without labels.
-const aeRng = new Rng(SCHEDULE.ae.seed);
-const aeTrain = all.subset(aeRng.choice(n, Math.min(n, SCHEDULE.ae.subset)));
-const { features, encoder } = await autoencoderFeatures(aeTrain, SCHEDULE.ae, (e) => log(`autoencoder epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(4)}`), all);
+// Features for k-means and for the metric strategy (both bases), from an autoencoder trained without labels on a
+// seeded subset; its encoder also starts RUC's networks.
+const pretrained = await pretrainEncoder(all, { ...SCHEDULE.ae, onEpoch: (e, epochs, loss) => log(`autoencoder epoch ${e}/${epochs} loss ${loss.toFixed(4)}`) });
+const features = await pretrained.embed();
+const encoder = pretrained.encoder;
 log('features done');
 
 interface Base {

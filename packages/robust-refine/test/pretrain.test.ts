@@ -1,0 +1,83 @@
+import { InvalidInputError, InvalidOptionError, Rng, Tensor, UnknownOptionError, disposeSharedRuntimes } from '@dc/core';
+import { ImageDataset } from '@dc/data';
+import { fitRuc, pretrainEncoder } from '@dc/robust-refine';
+
+afterAll(() => disposeSharedRuntimes());
+
+/** Grey 16x16 images: a bright square at one of four places, with pixel noise. */
+function squares(n: number, seed: number, noise = 20): ImageDataset {
+  const s = 16;
+  const rng = new Rng(seed);
+  const img = new Uint8Array(n * s * s);
+  for (let i = 0; i < n; i++) {
+    const oy = (i % 2) * 8;
+    const ox = (Math.floor(i / 2) % 2) * 8;
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        const on = y >= oy + 2 && y < oy + 6 && x >= ox + 2 && x < ox + 6;
+        img[i * s * s + y * s + x] = Math.max(0, Math.min(255, Math.round((on ? 220 : 30) + noise * rng.normal())));
+      }
+    }
+  }
+  return new ImageDataset({ images: new Tensor('uint8', img, [n, 1, s, s]), hints: { horizontalFlip: false } });
+}
+
+const SMALL = { latentDim: 6, baseChannels: 4, epochs: 8, batchSize: 16, lr: 1e-2, threads: 1 };
+
+describe('pretrainEncoder', () => {
+  it('rejects embeddings, unknown options and out-of-range values', async () => {
+    const ds = squares(8, 1);
+    await expect(pretrainEncoder(Tensor.zeros([10, 4]))).rejects.toThrow(InvalidInputError);
+    await expect(pretrainEncoder(ds, { latentSize: 4 } as never)).rejects.toThrow(UnknownOptionError);
+    await expect(pretrainEncoder(ds, { epochs: 0 })).rejects.toThrow(InvalidOptionError);
+    await expect(pretrainEncoder(ds, { lr: 0 })).rejects.toThrow(InvalidOptionError);
+    await expect(pretrainEncoder(ds, { subset: 0 })).rejects.toThrow(InvalidOptionError);
+  });
+
+  it('learns to reconstruct, repeats itself for a seed, and embeds the data or new images', async () => {
+    const ds = squares(96, 2);
+    const a = await pretrainEncoder(ds, { ...SMALL, seed: 3 });
+    expect(a.losses).toHaveLength(8);
+    expect(a.losses[7]!).toBeLessThan(0.5 * a.losses[0]!);
+    const fa = await a.embed();
+    expect(fa.shape).toEqual([96, 6]);
+    expect(fa.data.every(Number.isFinite)).toBe(true);
+    const b = await pretrainEncoder(ds, { ...SMALL, seed: 3 });
+    expect(Array.from((await b.embed()).data)).toEqual(Array.from(fa.data));
+    const c = await pretrainEncoder(ds, { ...SMALL, seed: 4 });
+    expect(Array.from((await c.embed()).data)).not.toEqual(Array.from(fa.data));
+    // New images of the same shape are encoded as the training images were; another shape is refused.
+    expect((await a.embed(squares(10, 9))).shape).toEqual([10, 6]);
+    await expect(a.embed(Tensor.zeros([3, 1, 8, 8]))).rejects.toThrow();
+    // The weights are named as the encoder's own, ready for fitRuc.
+    for (const name of a.encoder.state.parameters.keys()) expect(name.startsWith('encoder.')).toBe(false);
+  }, 60_000);
+
+  it('reconstructs normalised images (values outside [0, 1]) through a linear output', async () => {
+    const ds = squares(96, 2, 0).withNormalization('data');
+    const x = ds.batch();
+    // An output in [0, 1] (a sigmoid) errs by at least |v| on every negative target v.
+    const sigmoidFloor = x.data.reduce((s, v) => s + Math.min(v, 0) ** 2, 0) / x.size;
+    expect(sigmoidFloor).toBeGreaterThan(0.01);
+    const a = await pretrainEncoder(ds, { ...SMALL, epochs: 12, seed: 3 });
+    expect(a.losses.at(-1)!).toBeLessThan(0.5 * sigmoidFloor);
+  }, 60_000);
+
+  it('trains on a seeded subset and still embeds every image', async () => {
+    const ds = squares(96, 5);
+    const sub = await pretrainEncoder(ds, { ...SMALL, epochs: 1, subset: 40, seed: 1 });
+    expect((await sub.embed()).shape).toEqual([96, 6]);
+    const whole = await pretrainEncoder(ds, { ...SMALL, epochs: 1, seed: 1 });
+    expect(Array.from((await sub.embed()).data)).not.toEqual(Array.from((await whole.embed()).data));
+  }, 60_000);
+
+  it('starts both RUC networks, with its embeddings as the metric strategy\'s', async () => {
+    const ds = squares(64, 7);
+    const pre = await pretrainEncoder(ds, { ...SMALL, seed: 2 });
+    const labels = Int32Array.from({ length: 64 }, (_, i) => i % 4);
+    const r = await fitRuc(ds, labels, { encoder: pre.encoder, embeddings: await pre.embed(), k: 5, epochs: 1, batchSize: 8, seed: 1, threads: 1 });
+    expect(r.labels).toHaveLength(64);
+    // The backbone kept the encoder's architecture: its weights are the encoder's names under 'backbone.'.
+    for (const name of pre.encoder.state.parameters.keys()) expect(r.states[0]!.parameters.has(`backbone.${name}`)).toBe(true);
+  }, 60_000);
+});
