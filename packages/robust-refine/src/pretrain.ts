@@ -1,11 +1,11 @@
 /**
  * A pretrained encoder for RUC's networks, learned from the images alone. The paper starts both networks from a
- * freshly pretrained encoder (SimCLR, supplementary A.2) and trains for 200 epochs; networks started from random
- * weights on a short schedule learn too little in their first epochs to guess labels, and their MixMatch guesses
- * then pull every image into a few clusters (measured on 2,000-10,000 MNIST digits: 86% accurate SPC labels fell
- * to 11-54% in 3-5 epochs from scratch). We pretrain a convolutional autoencoder (reconstruction error, Adam)
- * instead of SimCLR: an order of magnitude cheaper on a CPU, and its latent code doubles as the embedding of the
- * metric clean-set strategy. No label is read here.
+ * freshly pretrained encoder (SimCLR, supplementary A.2) and trains for 200 epochs. From random weights a short
+ * schedule collapses the labels: the networks learn too little in their first epochs, and their MixMatch guesses
+ * pull most images into a few clusters (MNIST digits with 86% accurate SPC labels, 5 epochs: 12% on 3,000 images,
+ * 54% on 10,000; from this encoder 70% on the same 3,000; README, What to expect). We pretrain a convolutional
+ * autoencoder (reconstruction error, Adam) instead of SimCLR, which needs long contrastive training; its latent
+ * code doubles as the embedding of the metric clean-set strategy. No label is read here.
  */
 import { DEVICES, InvalidInputError, Rng, Tensor, c, validateOptions, type Device } from '@dc/core';
 import { ConvAutoencoder, Trainer, adam, mse, predict, tensorDataset, type AutoencoderOutput, type ModelState, type Module } from '@dc/nn';
@@ -42,8 +42,9 @@ export interface PretrainedEncoder {
 
 /**
  * Trains a convolutional autoencoder on `data` (images: an ImageDataset or [N, C, H, W]) and returns its encoder
- * in the form `fitRuc`'s `encoder` option takes, and the latent codes as embeddings for the metric strategy. The images are fed as `fitRuc` feeds them (the dataset's
- * normalisation, or pixels in [0, 1]), so the encoder sees the same inputs later.
+ * in the form `fitRuc`'s `encoder` option takes, and the latent codes as embeddings for the metric strategy. The
+ * images are fed as `fitRuc` feeds them (the dataset's normalisation, or pixels in [0, 1]), so the encoder sees
+ * the same inputs later.
  */
 export async function pretrainEncoder(data: RucData, options: PretrainEncoderOptions = {}): Promise<PretrainedEncoder> {
   const source = dataSource(data);
@@ -76,12 +77,12 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     baseChannels: o.baseChannels,
     outputActivation: min >= 0 && max <= 1 ? 'sigmoid' : 'none',
   });
+  const runtimeOptions = { ...(o.device !== undefined ? { device: o.device } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) };
   const trainer = new Trainer({
     model,
     optimizer: adam({ lr: o.lr }),
     seed: o.seed,
-    ...(o.device !== undefined ? { device: o.device } : {}),
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...runtimeOptions,
     loss: (ctx) => {
       const input = ctx.input('x');
       return mse(ctx.g, ctx.forward<AutoencoderOutput>(input).reconstruction, input);
@@ -103,7 +104,6 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     new Map([...m].filter(([k]) => k.startsWith('encoder.')).map(([k, t]) => [k.slice('encoder.'.length), t.clone()] as const));
   const modelState = trainer.modelState;
   const state: ModelState = { parameters: strip(modelState.parameters), buffers: strip(modelState.buffers) };
-  const runtimeOptions = { ...(o.device !== undefined ? { device: o.device } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) };
   return {
     encoder: { module: model.get('encoder') as Module, outputDim: o.latentDim, state },
     losses,
