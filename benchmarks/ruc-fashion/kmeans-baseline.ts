@@ -1,8 +1,9 @@
 /**
  * The k-means baseline of the RUC benchmark: k-means on autoencoder features (ml-kmeans, k-means++, best of several
- * seeded starts by inertia), and cluster probabilities from k-means read as a mixture of spherical Gaussians with one shared variance (the model
- * whose hard-assignment limit k-means is): p(j | z) ∝ pi_j exp(-|z - mu_j|^2 / (2 sigma^2)), with pi_j the cluster
- * shares and sigma^2 = inertia / (n d). No label is read here.
+ * seeded starts by inertia), and cluster probabilities from k-means read as a mixture of spherical Gaussians with
+ * one shared variance (the model whose hard-assignment limit k-means is):
+ * p(j | z) ∝ pi_j exp(-|z - mu_j|^2 / (2 sigma^2)), with pi_j the cluster shares and sigma^2 = inertia / (n d).
+ * No label is read here.
  */
 import { Rng, Tensor } from '@dc/core';
 import { kmeans } from 'ml-kmeans';

@@ -108,7 +108,8 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     encoder: { module: model.get('encoder') as Module, outputDim: o.latentDim, state },
     losses,
     async embed(other?: RucData): Promise<Tensor<'float32'>> {
-      const input = other === undefined ? source.plain(all) : transformInputs(other, source.transform);
+      // Without a subset the training rows are already every image, in order.
+      const input = other !== undefined ? transformInputs(other, source.transform) : rows === all ? x : source.plain(all);
       const out = await predict(model, modelState, input, { module: 'encoder', batchSize: 1024, ...runtimeOptions });
       return out.output!;
     },
