@@ -19,6 +19,9 @@
  *     first epoch); guesses and co-refinement predictions use the networks in training mode (batch statistics)
  *     without touching their running statistics;
  *   - L_U is averaged over classes too (MixMatch's definition), so lambda_u keeps MixMatch's scale;
+ *   - before every evaluation pass (refurbishing, co-refinement weights, final labels) each network's BatchNorm
+ *     running statistics are re-estimated on plain inputs (`recalibrateBatchNorm`): trained on mixed and
+ *     RandAugment-ed batches, they otherwise describe those and cost accuracy on the plain images being labelled;
  *   - the default networks are small (CPU); pass `network` or `encoder` for others, e.g. ResNet-18.
  * No ground-truth label is read anywhere here.
  */
@@ -44,6 +47,7 @@ import { mixMatch } from './refine/mixmatch.js';
 import { DEFAULT_TAU2, refurbish, refurbishThreshold, type Tau2Schedule } from './refine/refurbish.js';
 import { SELECTION_STRATEGIES, selectCleanSamples, type CleanSelection, type SelectionStrategy } from './selection.js';
 import { Cycler, concatRows, gather, repeatRows } from './train/batches.js';
+import { batchNormCalibration } from './train/calibration.js';
 import { ForwardRunner, createStepRunner } from './train/graphs.js';
 
 export interface RucProgress {
@@ -153,6 +157,12 @@ export interface RucOptions {
   labelSmoothing?: boolean;
   /** Custom weak/strong augmentations. */
   augment?: AugmentOptions;
+  /**
+   * Re-estimate each network's BatchNorm running statistics on plain inputs (a seeded subset of up to 8,192
+   * samples) before every evaluation pass (default true; our addition, see the README). false keeps the statistics
+   * training leaves, as the paper does.
+   */
+  recalibrateBatchNorm?: boolean;
 
   seed?: number;
   onProgress?: (event: RucProgress) => void;
@@ -220,6 +230,7 @@ const DEFAULTS = {
   lambdaU: 25,
   coTraining: true,
   labelSmoothing: true,
+  recalibrateBatchNorm: true,
   seed: 0,
   evalBatchSize: 512,
   device: 'cpu' as Device,
@@ -254,6 +265,7 @@ const SCHEMA = {
   coTraining: c.bool(),
   labelSmoothing: c.bool(),
   augment: c.optional(c.object<AugmentOptions>()),
+  recalibrateBatchNorm: c.bool(),
   seed: c.int({ min: 0 }),
   onProgress: c.optional(c.func<(e: RucProgress) => void>()),
   checkpoint: c.optional(c.object<RucCheckpointOptions>()),
@@ -296,6 +308,7 @@ function runSignature(o: Resolved, n: number, k: number, rowShape: readonly numb
     lambdaURampUp: o.lambdaURampUp,
     coTraining: o.coTraining,
     labelSmoothing: o.labelSmoothing,
+    recalibrateBatchNorm: o.recalibrateBatchNorm,
     seed: o.seed,
     lr: o.lr,
     momentum: o.momentum,
@@ -482,6 +495,7 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
 
   const root = new Rng(o.seed);
   const initRng = root.fork();
+  const calibrate = batchNormCalibration(o.recalibrateBatchNorm, model, source, root.fork(), runtime);
   let run: RunState;
   if (o.resume) {
     run = restoreRun(await loadCheckpoint(o.resume), o.resume, signature, networks, optimizer.slots);
@@ -590,6 +604,7 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
       }
 
       // End of epoch: evaluate both networks on every sample, refurbish, and update the co-refinement weights.
+      for (let i = 0; i < networks; i++) run.states[i] = { ...run.states[i]!, model: await calibrate(run.states[i]!.model) };
       const probs = await predictAll(evalFwd, run.states.map((s) => s.model), (a, b) => source.plain(range(a, b)), n);
       const tau2 = refurbishThreshold(epoch, o.tau2);
       const r = refurbish(probs, run.clean, run.labels, k, tau2);

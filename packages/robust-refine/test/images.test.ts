@@ -1,7 +1,7 @@
 import { Rng, Tensor, disposeSharedRuntimes } from '@dc/core';
 import { ImageDataset } from '@dc/data';
-import { ConvEncoder } from '@dc/nn';
-import { classifier, fitRuc, initialStates } from '@dc/robust-refine';
+import { ConvEncoder, predict, type Module } from '@dc/nn';
+import { classifier, fitRuc, initialStates, transformInputs } from '@dc/robust-refine';
 import { accuracy } from './blobs';
 
 afterAll(() => disposeSharedRuntimes());
@@ -35,6 +35,28 @@ describe('fitRuc on images', () => {
     const r = await fitRuc(ds, noisy, { epochs: 6, batchSize: 24, width: 8, seed: 2, embeddings: ds.toMatrix(), k: 10, threads: 1 });
     expect(accuracy(noisy, truth)).toBeCloseTo(0.7, 2);
     expect(accuracy(r.labels, truth)).toBeGreaterThan(0.9);
+  }, 60_000);
+
+  it('re-estimates BatchNorm statistics on plain images before labelling them, and only then', async () => {
+    const { ds, noisy } = shapes(300, 6);
+    const options = { epochs: 1, batchSize: 24, width: 8, seed: 4, embeddings: ds.toMatrix(), k: 10, threads: 1 };
+    const on = await fitRuc(ds, noisy, options);
+    const off = await fitRuc(ds, noisy, { ...options, recalibrateBatchNorm: false });
+    // Training never reads running statistics: one epoch gives the same weights either way.
+    for (const [name, t] of off.states[0]!.parameters) expect(Array.from(on.states[0]!.parameters.get(name)!.data)).toEqual(Array.from(t.data));
+    // The first BatchNorm's running mean is now the mean of the first convolution's output on plain images
+    // (estimated from 256 of the 300), not the statistics of the mixed and RandAugment-ed training batches.
+    const conv = (await predict(on.model as Module<never[], unknown>, on.states[0]!, transformInputs(ds, on.transform), { module: 'backbone.0' })).output!;
+    const [n, ch] = conv.shape as [number, number];
+    const spatial = conv.rowSize / ch;
+    const plainMean = Array.from({ length: ch }, (_, c) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) for (let p = 0; p < spatial; p++) s += conv.data[(i * ch + c) * spatial + p]!;
+      return s / (n * spatial);
+    });
+    const gap = (m: ArrayLike<number>) => Math.max(...plainMean.map((v, c) => Math.abs(v - m[c]!))) / Math.max(...plainMean.map(Math.abs));
+    expect(gap(on.states[0]!.buffers.get('backbone.1.running_mean')!.data)).toBeLessThan(0.01);
+    expect(gap(off.states[0]!.buffers.get('backbone.1.running_mean')!.data)).toBeGreaterThan(0.05);
   }, 60_000);
 
   it('starts both networks from a pretrained encoder with their own new heads', () => {

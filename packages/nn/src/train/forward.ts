@@ -38,7 +38,13 @@ class InputHost implements ParameterHost {
   readonly params = new Map<string, Value>();
   readonly buffers = new Map<string, Value>();
   readonly draws: RandomInputSpec[] = [];
-  constructor(private readonly g: GraphBuilder, private readonly training: boolean) {}
+  /** Buffers written in training mode (BatchNorm's updated running statistics), when the caller asked for them. */
+  readonly written = new Map<string, Value>();
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly training: boolean,
+    private readonly keepWritten = false,
+  ) {}
   parameter(name: string, spec: ParameterSpec): Value {
     let v = this.params.get(name);
     if (!v) this.params.set(name, (v = this.g.input(`param/${name}`, 'float32', spec.shape)));
@@ -49,8 +55,9 @@ class InputHost implements ParameterHost {
     if (!v) this.buffers.set(name, (v = this.g.input(`buffer/${name}`, 'float32', spec.shape)));
     return v;
   }
-  setBuffer(name: string): void {
+  setBuffer(name: string, value: Value): void {
     if (!this.training) throw new GraphError(`buffer '${name}' is written in evaluation mode`);
+    if (this.keepWritten) this.written.set(name, value);
   }
   random(name: string, shape: readonly number[], dist: RandomInput): Value {
     if (!this.training) throw new GraphError(`'${name}' asks for a random input in evaluation mode`);
@@ -101,6 +108,11 @@ export interface ForwardGraphOptions {
    * running statistics, random inputs become graph inputs (ForwardGraph.random). Only with weights 'inputs'.
    */
   training?: boolean;
+  /**
+   * With `training`, also output the updated value of every buffer the forward pass writes (BatchNorm's running
+   * statistics), as 'written/<name>' (ForwardGraph.bufferOutputs). Used to re-estimate those statistics from data.
+   */
+  outputBuffers?: boolean;
   name?: string;
   /** 'engine' names outputs 'output' / 'output/<key>'; 'export' uses 'output', the keys, or 'output_<i>'. */
   naming?: 'engine' | 'export';
@@ -115,6 +127,8 @@ export interface ForwardGraph {
   random: RandomInputSpec[];
   /** Graph output names ('output' or 'output/<key>'). */
   outputs: string[];
+  /** Names of the buffers output as 'written/<name>' (only with `outputBuffers`). */
+  bufferOutputs: string[];
 }
 
 /** Builds an evaluation-mode forward graph of `model`. */
@@ -124,7 +138,8 @@ export function buildForwardGraph(model: Module<never[], unknown>, options: Forw
   const module = model.get(path);
   const training = options.training ?? false;
   if (training && options.weights !== 'inputs') throw new GraphError("a training-mode forward graph needs weights: 'inputs'");
-  const host = options.weights === 'inputs' ? new InputHost(g, training) : new InitializerHost(g, options.weights.state);
+  if (options.outputBuffers && !training) throw new GraphError('only a training-mode forward graph writes buffers to output');
+  const host = options.weights === 'inputs' ? new InputHost(g, training, options.outputBuffers ?? false) : new InitializerHost(g, options.weights.state);
   const xs = options.inputs.map(([name, spec]) => g.input(name, spec.dtype, spec.shape));
   const ctx = ForwardContext.root(g, training, host, module, path === '' ? '' : `${path}.`);
   const out = g.scope(path === '' ? 'model' : path, () => (module.forward as (c: ForwardContext, ...a: Value[]) => unknown)(ctx, ...xs));
@@ -137,12 +152,15 @@ export function buildForwardGraph(model: Module<never[], unknown>, options: Forw
     });
   }
   for (const [name, v] of entries) g.output(v, name);
+  const written = host instanceof InputHost ? [...host.written.keys()] : [];
+  for (const name of written) g.output((host as InputHost).written.get(name)!, `written/${name}`);
   return {
     graph: g,
     parameters: host instanceof InputHost ? [...host.params.keys()] : [],
     buffers: host instanceof InputHost ? [...host.buffers.keys()] : [],
     random: host instanceof InputHost ? host.draws : [],
     outputs: entries.map(([n]) => n),
+    bufferOutputs: written,
   };
 }
 
