@@ -59,6 +59,7 @@ export async function recalibrateBatchNorm(
   let shape: readonly number[] | null = null;
   let graph: ForwardGraph | null = null;
   let session: Session | null = null;
+  let momenta = new Map<string, number>();
   let count = 0;
   for (const x of batches) {
     if (!(x instanceof Tensor) || x.rank < 2) throw new InvalidInputError('batches', 'each batch must be a Tensor [B, ...row]');
@@ -80,8 +81,13 @@ export async function recalibrateBatchNorm(
         return built.graph;
       };
       session = await runtime.sessionFor(key, build);
-      graph = graphs.get(session) ?? built ?? (build(), built!);
+      graph = graphs.get(session) ?? built ?? null;
+      if (!graph) {
+        build();
+        graph = built!;
+      }
       graphs.set(session, graph);
+      momenta = new Map(graph.bufferOutputs.map((name) => [name, momentumOf(model, name)]));
     } else if (x.shape.length !== shape.length || x.shape.some((d, i) => d !== shape![i])) {
       throw new ShapeError('batches', shape, x.shape, 'Every batch must have the shape of the first.');
     }
@@ -104,7 +110,7 @@ export async function recalibrateBatchNorm(
   if (count === 0) throw new InvalidInputError('batches', 'needs at least one batch');
   const buffers = new Map(state.buffers);
   for (const [name, s] of sums) {
-    const m = momentumOf(model, name);
+    const m = momenta.get(name)!;
     if (m === 0) continue;
     const t = new Float32Array(s.length);
     for (let i = 0; i < s.length; i++) t[i] = s[i]! / count / m;
