@@ -54,7 +54,26 @@ export async function clusterLatents(latent: Tensor, ctx: ClusterContext): Promi
     if (NoExactCutError.isInstance(e)) return { excluded: true, reason: e.message };
     throw e;
   }
+  const fragmented = fragmentedCut(labels, o.hdbscan.maxNoiseFraction);
+  if (fragmented !== null) return { excluded: true, reason: fragmented };
   return { excluded: false, labels, filled: fillNoise(labels, umap, k) };
+}
+
+/**
+ * Why an exactly-K cut is no clustering of the data (null when it is one): it leaves more than `maxNoiseFraction`
+ * of the points as noise. When a member's embedding has merged some classes, the only level of its hierarchy
+ * with K clusters of at least minClusterSize points can lie far below the data's clusters, where they have split
+ * into splinters and many points sit in smaller pieces. Measured on all 70,000 images: ordinary cuts left 0-2.3%
+ * noise on MNIST and 1.7-13.4% on Fashion-MNIST; with five members on MNIST one member's cuts left 46% and 20%
+ * (its labels 48% and 61% accurate, the other members' 97.5-97.9%), and voting with it cut the unanimous points
+ * from 66,478 to 21,511. The default threshold, 15%, lies between.
+ */
+export function fragmentedCut(labels: Int32Array, maxNoiseFraction: number): string | null {
+  let noise = 0;
+  for (const l of labels) if (l < 0) noise++;
+  if (noise <= maxNoiseFraction * labels.length) return null;
+  const pct = (100 * noise) / labels.length;
+  return `the exactly-K cut leaves ${noise} of ${labels.length} points (${pct.toFixed(1)}%) as noise, more than hdbscan.maxNoiseFraction ${maxNoiseFraction}`;
 }
 
 /**

@@ -253,7 +253,7 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   done.forEach((c, m) => (c.excluded ? excluded.push(m) : used.push(c)));
   if (used.length === 0 && r === 0) {
     const reason = done.find((c): c is Extract<MemberClustering, { excluded: true }> => c.excluded)?.reason ?? '';
-    throw new DcError(`SPC cannot start: no member could be clustered into exactly ${o.nClusters} clusters (${reason}). Try clusterer 'gmm' or another hdbscan.minClusterSize.`, 'NO_EXACT_CUT');
+    throw new DcError(`SPC cannot start: no member could be clustered into exactly ${o.nClusters} clusters (${reason}). Try clusterer 'gmm', another hdbscan.minClusterSize or a higher hdbscan.maxNoiseFraction.`, 'NO_EXACT_CUT');
   }
   const run = losses.filter((l): l is number => l !== null);
   return { states, loss: run.length > 0 ? run.reduce((a, b) => a + b, 0) / run.length : null, clusterings: used, excluded };

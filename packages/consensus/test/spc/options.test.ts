@@ -153,6 +153,9 @@ describe('fitSpc option checks', () => {
     ['minPts', 1],
     ['minPts', 41],
     ['minClusterSize', 1],
+    ['maxNoiseFraction', -0.1],
+    ['maxNoiseFraction', 1.5],
+    ['maxNoiseFraction', NaN],
   ];
   it.each(badHdbscan)('rejects hdbscan.%s = %p', async (option, value) => {
     const e = await rejects(images(), { ...ok, hdbscan: { [option]: value } });

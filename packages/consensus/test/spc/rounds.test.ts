@@ -1,7 +1,7 @@
 /** SPC's per-round logic without training: alignment and agreement, noise filling, and the stopping rule. */
 import { InvalidOptionError, Tensor } from '@dc/core';
 import { agreementDecision } from '@dc/consensus';
-import { fillNoise } from '../../src/spc/cluster';
+import { fillNoise, fragmentedCut } from '../../src/spc/cluster';
 import { ensembleRound, matchLabels } from '../../src/spc/ensemble';
 import { fillTargets } from '../../src/spc/targets';
 
@@ -151,6 +151,19 @@ describe('fillTargets', () => {
     expect(t.confidence[0]).toBe(1);
     expect(t.confidence[1]).toBeCloseTo(1 / (1 + h), 6);
     expect(t.confidence[2]).toBe(0);
+  });
+});
+
+describe('fragmentedCut', () => {
+  const labels = Int32Array.from([0, 0, 1, 1, -1, -1, 2, 2, -1, 2]);
+  it('accepts a cut that leaves at most maxNoiseFraction of the points as noise', () => {
+    expect(fragmentedCut(labels, 0.3)).toBeNull();
+    expect(fragmentedCut(labels, 1)).toBeNull();
+    expect(fragmentedCut(Int32Array.from([0, 1, 1, 0]), 0)).toBeNull();
+  });
+  it('rejects one that leaves more, saying how much', () => {
+    expect(fragmentedCut(labels, 0.29)).toBe('the exactly-K cut leaves 3 of 10 points (30.0%) as noise, more than hdbscan.maxNoiseFraction 0.29');
+    expect(fragmentedCut(labels, 0)).toMatch(/3 of 10 points/);
   });
 });
 
