@@ -77,7 +77,8 @@ describe('packed packages', () => {
   });
   it('train in worker threads from the installed packages (SPC finds its job module in dist)', () => {
     // Four classes of 8x8 images (a bright quadrant each, plus noise): enough for two members, one epoch and a
-    // Gaussian mixture; what matters here is that the workers start from the published files, under CJS and ESM.
+    // Gaussian mixture; what matters here is that the workers start from the published files, under CJS and ESM
+    // (with shifted batches, so the job module also loads @dc/data there).
     const script = (load: string) => `
       ${load}
       const { Tensor, Rng } = core;
@@ -89,7 +90,7 @@ describe('packed packages', () => {
       }
       consensus.fitSpc(new Tensor('float32', data, [n, 1, 8, 8]), {
         nClusters: 4, ensembleSize: 2, pretrainEpochs: 1, epochs: 1, maxRounds: 1, baseChannels: 4, latentDim: 4,
-        batchSize: 16, clusterer: 'gmm', workers: 2, threads: 1, seed: 3,
+        batchSize: 16, clusterer: 'gmm', workers: 2, threads: 1, seed: 3, augment: { padding: 1 },
         umap: { nNeighbors: 10, epochs: 50 },
       }).then((r) => console.log(JSON.stringify({ n: r.labels.length, inRange: r.labels.every((l) => l >= 0 && l < 4) })));`;
     const want = JSON.stringify({ n: 96, inRange: true });

@@ -4,6 +4,7 @@
  * dataset may carry are never read.
  */
 import { InvalidInputError, NonFiniteError, ShapeError, Tensor } from '@dc/core';
+import { weakAugment } from '@dc/data';
 import type { Dataset } from '@dc/nn';
 
 export interface ImagesLike {
@@ -41,16 +42,24 @@ function isImagesLike(v: unknown): v is ImagesLike {
   return typeof v === 'object' && v !== null && 'images' in v && (v as ImagesLike).images instanceof Tensor;
 }
 
+/** A random shift of up to `padding` pixels (zero fill) and, with `flip`, a random horizontal mirror. */
+export interface BatchAugment {
+  padding: number;
+  flip: boolean;
+}
+
 /**
  * The training data of one member: image rows with, per image, the target distribution and its confidence
- * (targets.ts). The target buffers are shared and rewritten between rounds.
+ * (targets.ts). The target buffers are shared and rewritten between rounds. With `augment`, each batch's images
+ * are shifted (and flipped) with the trainer's batch generator, which its checkpoints carry, so a resumed run
+ * draws the same shifts.
  */
-export function trainingData(images: Tensor<'float32'>, votes: Float32Array, confidence: Float32Array): Dataset {
+export function trainingData(images: Tensor<'float32'>, votes: Float32Array, confidence: Float32Array, augment: BatchAugment | null = null): Dataset {
   const n = images.shape[0]!;
   const k = votes.length / n;
   return {
     size: n,
-    batch(indices) {
+    batch(indices, rng) {
       const v = Tensor.zeros([indices.length, k]);
       const c = Tensor.zeros([indices.length]);
       for (let i = 0; i < indices.length; i++) {
@@ -58,7 +67,9 @@ export function trainingData(images: Tensor<'float32'>, votes: Float32Array, con
         v.data.set(votes.subarray(row * k, row * k + k), i * k);
         c.data[i] = confidence[row]!;
       }
-      return { x: images.gatherRows(indices), votes: v, confidence: c };
+      const rows = images.gatherRows(indices);
+      const x = augment ? (weakAugment(rows, { padding: augment.padding, flip: augment.flip, rng }) as Tensor<'float32'>) : rows;
+      return { x, votes: v, confidence: c };
     },
   };
 }

@@ -37,7 +37,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
   const t0 = performance.now();
   const input = readImages(images);
   const n = input.shape[0]!;
-  const o = resolveOptions(options, n);
+  const o = resolveOptions(options, n, [input.shape[2]!, input.shape[3]!]);
   const elapsed = () => (performance.now() - t0) / 1000;
   const emit = (e: Omit<SpcProgress, 'elapsedSeconds'>) => o.onProgress?.({ ...e, elapsedSeconds: elapsed() });
 
@@ -271,6 +271,7 @@ async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: numbe
     votes: ctx.targets.votes,
     confidence: ctx.targets.confidence,
     crossEntropyWeight: o.crossEntropyWeight,
+    augment: o.augment && (stage === 'pretrain' ? o.augment.pretrain : o.augment.rounds) ? { padding: o.augment.padding, flip: o.augment.flip } : null,
     seed: ctx.memberSeeds[m]!,
     learningRate: o.learningRate,
     batchSize: o.batchSize,

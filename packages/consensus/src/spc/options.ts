@@ -36,6 +36,21 @@ export interface SpcHdbscanOptions {
   maxNoiseFraction?: number;
 }
 
+/**
+ * Random shifts (and optionally horizontal flips) of the training images, @dc/data's weakAugment: not in the
+ * paper (whose Section 5 notes SPC "could easily be extended to include data augmentation"); see the README.
+ */
+export interface SpcAugmentOptions {
+  /** Largest shift in pixels, each direction (default 12.5% of the shorter side, rounded down: 3 for 28x28). */
+  padding?: number;
+  /** Random horizontal flips (default false: digits and text change meaning when mirrored). */
+  flip?: boolean;
+  /** Shift the images of autoencoder pretraining (default true). */
+  pretrain?: boolean;
+  /** Shift the images of the pseudo-label rounds (default true). */
+  rounds?: boolean;
+}
+
 export interface SpcOptions {
   /** Number of clusters K (as in the paper, the number of classes). */
   nClusters: number;
@@ -72,6 +87,12 @@ export interface SpcOptions {
   pseudoLabels?: SpcPseudoLabels;
   /** Weight of the cross-entropy term against the per-pixel reconstruction error (default 1, Eq. 2's). */
   crossEntropyWeight?: number;
+  /**
+   * Train on randomly shifted copies of the images (true, or the shift's settings; default false, as the paper):
+   * each batch is shifted before the autoencoder sees it, so the reconstruction target and the pseudo-classifier's
+   * input are the same shifted image. Embeddings for clustering always use the images as given.
+   */
+  augment?: boolean | SpcAugmentOptions;
   /** Autoencoder pretraining epochs (default 3; the paper's 10). */
   pretrainEpochs?: number;
   /** Pseudo-label training epochs per round (default 1; the paper's 8). */
@@ -116,6 +137,7 @@ export const DEFAULTS = {
   agreement: 'unanimous' as 'unanimous' | number,
   pseudoLabels: 'votes' as SpcPseudoLabels,
   crossEntropyWeight: 1,
+  augment: false as boolean | SpcAugmentOptions,
   pretrainEpochs: 3,
   epochs: 1,
   maxRounds: 6,
@@ -141,6 +163,8 @@ export interface ResolvedSpcOptions {
   agreementFraction: number;
   pseudoLabels: SpcPseudoLabels;
   crossEntropyWeight: number;
+  /** The shift augmentation of the training batches; null when off. */
+  augment: { padding: number; flip: boolean; pretrain: boolean; rounds: boolean } | null;
   pretrainEpochs: number;
   epochs: number;
   maxRounds: number;
@@ -162,8 +186,8 @@ export interface ResolvedSpcOptions {
 
 const CALLER = 'fitSpc';
 
-/** Checks every option against the dataset size n and fills the defaults. */
-export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions {
+/** Checks every option against the dataset size n and image size [H, W] and fills the defaults. */
+export function resolveOptions(options: unknown, n: number, imageSize: readonly [number, number]): ResolvedSpcOptions {
   if (options === undefined) throw new InvalidOptionError(CALLER, 'options', "an object with at least 'nClusters'", options);
   const o = validateOptions(CALLER, options, {
     nClusters: c.int({ min: 2, max: Math.max(2, Math.floor(n / 2)) }),
@@ -177,6 +201,7 @@ export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions 
     agreement: c.anyOf(c.oneOf(['unanimous'] as const), c.number({ min: 0.5, max: 1, minExclusive: true })),
     pseudoLabels: c.oneOf(PSEUDO_LABEL_MODES),
     crossEntropyWeight: c.number({ min: 0 }),
+    augment: c.anyOf(c.bool(), c.object<SpcAugmentOptions>()),
     pretrainEpochs: c.int({ min: 0 }),
     epochs: c.int({ min: 1 }),
     maxRounds: c.int({ min: 1 }),
@@ -204,6 +229,13 @@ export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions 
     minClusterSize: c.optional(c.int({ min: 2, max: n })),
     maxNoiseFraction: c.number({ min: 0, max: 1 }),
   }, { minPts: Math.min(10, n), maxNoiseFraction: 0.15 });
+  const side = Math.min(imageSize[0], imageSize[1]);
+  const augment = o.augment === false ? null : validateOptions(`${CALLER} augment`, o.augment === true ? {} : o.augment, {
+    padding: c.int({ min: 0, max: side - 1 }),
+    flip: c.bool(),
+    pretrain: c.bool(),
+    rounds: c.bool(),
+  }, { padding: Math.floor(0.125 * side), flip: false, pretrain: true, rounds: true });
   // The authors' 500 points for 70,000 images, scaled with the dataset; never below minPts.
   const minClusterSize = hdb.minClusterSize ?? Math.max(hdb.minPts, Math.round((500 * n) / 70000));
   if (o.nClusters * minClusterSize > n) {
@@ -225,6 +257,7 @@ export function resolveOptions(options: unknown, n: number): ResolvedSpcOptions 
     agreementFraction: o.agreement === 'unanimous' ? 1 : o.agreement,
     pseudoLabels: o.pseudoLabels,
     crossEntropyWeight: o.crossEntropyWeight,
+    augment,
     pretrainEpochs: o.pretrainEpochs,
     epochs: o.epochs,
     maxRounds: o.maxRounds,

@@ -5,7 +5,7 @@
  */
 import { Tensor } from '@dc/core';
 import { adam, type WorkerJobDefinition } from '@dc/nn';
-import { trainingData } from './data.js';
+import { trainingData, type BatchAugment } from './data.js';
 import { spcLoss } from './loss.js';
 import { SpcNetwork, type SpcNetworkConfig } from './network.js';
 
@@ -18,6 +18,8 @@ export interface SpcTrainJobArgs {
   /** [N] confidence of each image's target. */
   confidence: Float32Array;
   crossEntropyWeight: number;
+  /** Random shifts (and flips) of each batch, drawn from the trainer's batch generator; null: none. */
+  augment: BatchAugment | null;
   seed: number;
   learningRate: number;
   batchSize: number;
@@ -39,7 +41,7 @@ export function createJob(args: SpcTrainJobArgs): WorkerJobDefinition {
       threads: args.threads,
       device: args.device,
     },
-    data: trainingData(images, args.votes, args.confidence),
+    data: trainingData(images, args.votes, args.confidence, args.augment),
     fit: { epochs: args.epochs, batchSize: args.batchSize, progressEvery: 10 },
   };
 }

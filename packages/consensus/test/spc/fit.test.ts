@@ -177,6 +177,22 @@ describe('fitSpc with the concatenated latent codes as one more labelling', () =
   }, 120_000);
 });
 
+describe('fitSpc with shifted training images', () => {
+  it('learns the clusters, trains on other images than without, and gives the same result in worker threads', async () => {
+    const { images: x, classes: y } = syntheticImages(600, 4, 16, 6);
+    const options: SpcOptions = { ...SMALL, nClusters: 4, pretrainEpochs: 8, maxRounds: 2, augment: { padding: 1 } };
+    const serial = await fitSpc(x, options);
+    expect(accuracy(serial.labels, y, 4)).toBeGreaterThan(0.9);
+    const parallel = await fitSpc(x, { ...options, workers: 2 });
+    expect(Array.from(parallel.labels)).toEqual(Array.from(serial.labels));
+    const [a, b] = [await serial.predict(x.rows(0, 40)), await parallel.predict(x.rows(0, 40))];
+    expect(Array.from(b.probabilities.data)).toEqual(Array.from(a.probabilities.data));
+    // The shifts reach the members: the same run without them ends with other weights.
+    const plain = await fitSpc(x, { ...options, augment: false });
+    expect(Array.from((await plain.predict(x.rows(0, 40))).probabilities.data)).not.toEqual(Array.from(a.probabilities.data));
+  }, 180_000);
+});
+
 describe('fitSpc with members training in worker threads', () => {
   it('gives exactly the result of training them one after another in this thread', async () => {
     const { images: x } = syntheticImages(480, 4, 16, 4);

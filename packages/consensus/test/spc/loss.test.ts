@@ -3,7 +3,7 @@
  * confidence 1 it is the weighted cross-entropy against the targets. One optimizer step over the whole set
  * reports the loss at the initial weights, which the same seed makes identical across trainers.
  */
-import { Tensor } from '@dc/core';
+import { Rng, Tensor } from '@dc/core';
 import { Trainer, sgd } from '@dc/nn';
 import { trainingData } from '../../src/spc/data';
 import { spcLoss } from '../../src/spc/loss';
@@ -46,4 +46,41 @@ describe('spcLoss', () => {
     expect(scaled.metrics.cross_entropy).toBeCloseTo(one.metrics.cross_entropy!, 5);
     expect(scaled.loss).toBeCloseTo(2.5 * one.loss, 5);
   }, 30_000);
+});
+
+describe('trainingData with shift augmentation', () => {
+  const votes = new Float32Array(N * K);
+  const confidence = new Float32Array(N);
+  const indices = Int32Array.from([3, 0, 7, 7]);
+  const row = (t: Tensor<'float32'>, i: number) => Array.from(t.data.subarray(i * 256, (i + 1) * 256));
+  /** Image `r` of `images` shifted by (dx, dy) with zero fill. */
+  const shifted = (r: number, dx: number, dy: number) =>
+    Array.from({ length: 256 }, (_, p) => {
+      const [y, x] = [Math.floor(p / 16) - dy, (p % 16) - dx];
+      return x < 0 || x >= 16 || y < 0 || y >= 16 ? 0 : images.data[r * 256 + y * 16 + x]!;
+    });
+
+  it('gives every row a shifted copy of its image, drawn from the batch generator', async () => {
+    const data = trainingData(images, votes, confidence, { padding: 2, flip: false });
+    const a = (await data.batch(indices, new Rng(5))).x as Tensor<'float32'>;
+    const b = (await data.batch(indices, new Rng(5))).x as Tensor<'float32'>;
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    let moved = 0;
+    indices.forEach((r, i) => {
+      const shifts: [number, number][] = [];
+      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) shifts.push([dx, dy]);
+      const match = shifts.find(([dx, dy]) => row(a, i).every((v, p) => v === Math.fround(shifted(r, dx, dy)[p]!)));
+      expect(match).toBeDefined();
+      if (match![0] !== 0 || match![1] !== 0) moved++;
+    });
+    expect(moved).toBeGreaterThan(0);
+    const c = (await data.batch(indices, new Rng(6))).x as Tensor<'float32'>;
+    expect(Array.from(c.data)).not.toEqual(Array.from(a.data));
+  });
+
+  it('leaves the images as given without augmentation, whatever the generator', async () => {
+    const data = trainingData(images, votes, confidence);
+    const a = (await data.batch(indices, new Rng(5))).x as Tensor<'float32'>;
+    indices.forEach((r, i) => expect(row(a, i)).toEqual(row(images, r)));
+  });
 });

@@ -123,6 +123,8 @@ describe('fitSpc option checks', () => {
     ['checkpointDir', 7],
     ['umap', 'fast'],
     ['hdbscan', 3],
+    ['augment', 'yes'],
+    ['augment', 2],
   ];
   it.each(bad)('rejects %s = %p', async (option, value) => {
     const e = await rejects(images(), { ...ok, [option]: value });
@@ -131,39 +133,26 @@ describe('fitSpc option checks', () => {
     expect((e as Error).message).toMatch(new RegExp(`^The '${option}' parameter of fitSpc must be `));
   });
 
-  const badUmap: [string, unknown][] = [
-    ['nNeighbors', 1],
-    ['nNeighbors', 40],
-    ['minDist', -1],
-    ['nComponents', 0],
-    ['epochs', 0],
+  // Nested option groups: each bad value names the option and the group; an unknown key is refused.
+  // images() are 8x8, so a shift (augment.padding) must leave at least one pixel of the image.
+  const nested: { group: 'umap' | 'hdbscan' | 'augment'; bad: [string, unknown][]; unknown: string }[] = [
+    { group: 'umap', bad: [['nNeighbors', 1], ['nNeighbors', 40], ['minDist', -1], ['nComponents', 0], ['epochs', 0]], unknown: 'neighbours' },
+    {
+      group: 'hdbscan',
+      bad: [['minPts', 1], ['minPts', 41], ['minClusterSize', 1], ['maxNoiseFraction', -0.1], ['maxNoiseFraction', 1.5], ['maxNoiseFraction', NaN]],
+      unknown: 'min_samples',
+    },
+    { group: 'augment', bad: [['padding', -1], ['padding', 8], ['padding', 1.5], ['flip', 'yes'], ['pretrain', 1], ['rounds', 'no']], unknown: 'shift' },
   ];
-  it.each(badUmap)('rejects umap.%s = %p', async (option, value) => {
-    const e = await rejects(images(), { ...ok, umap: { [option]: value } });
+  const badNested = nested.flatMap(({ group, bad }) => bad.map(([option, value]) => [group, option, value] as const));
+  it.each(badNested)('rejects %s.%s = %p', async (group, option, value) => {
+    const e = await rejects(images(), { ...ok, [group]: { [option]: value } });
     expect(InvalidOptionError.isInstance(e)).toBe(true);
     expect((e as InvalidOptionError).option).toBe(option);
-    expect((e as InvalidOptionError).caller).toBe('fitSpc umap');
+    expect((e as InvalidOptionError).caller).toBe(`fitSpc ${group}`);
   });
 
-  it('rejects an unknown umap option', async () => {
-    expect(UnknownOptionError.isInstance(await rejects(images(), { ...ok, umap: { neighbours: 5 } }))).toBe(true);
-  });
-
-  const badHdbscan: [string, unknown][] = [
-    ['minPts', 1],
-    ['minPts', 41],
-    ['minClusterSize', 1],
-    ['maxNoiseFraction', -0.1],
-    ['maxNoiseFraction', 1.5],
-    ['maxNoiseFraction', NaN],
-  ];
-  it.each(badHdbscan)('rejects hdbscan.%s = %p', async (option, value) => {
-    const e = await rejects(images(), { ...ok, hdbscan: { [option]: value } });
-    expect(InvalidOptionError.isInstance(e)).toBe(true);
-    expect((e as InvalidOptionError).option).toBe(option);
-  });
-
-  it('rejects an unknown hdbscan option', async () => {
-    expect(UnknownOptionError.isInstance(await rejects(images(), { ...ok, hdbscan: { min_samples: 5 } }))).toBe(true);
+  it.each(nested.map(({ group, unknown }) => [group, unknown] as const))('rejects an unknown %s option (%s)', async (group, key) => {
+    expect(UnknownOptionError.isInstance(await rejects(images(), { ...ok, [group]: { [key]: 5 } }))).toBe(true);
   });
 });
