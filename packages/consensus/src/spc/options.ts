@@ -41,7 +41,10 @@ export interface SpcHdbscanOptions {
  * paper (whose Section 5 notes SPC "could easily be extended to include data augmentation"); see the README.
  */
 export interface SpcAugmentOptions {
-  /** Largest shift in pixels, each direction (default 12.5% of the shorter side, rounded down: 3 for 28x28). */
+  /**
+   * Largest shift in pixels, each direction (default 12.5% of the shorter side, rounded down: 3 for 28x28). The
+   * shifted-in border is 0: the background of images in [0, 1] with dark backgrounds, such as MNIST's.
+   */
   padding?: number;
   /** Random horizontal flips (default false: digits and text change meaning when mirrored). */
   flip?: boolean;
