@@ -65,11 +65,15 @@ describe('trainingData with shift augmentation', () => {
     const a = (await data.batch(indices, new Rng(5))).x as Tensor<'float32'>;
     const b = (await data.batch(indices, new Rng(5))).x as Tensor<'float32'>;
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    const shifts: [number, number][] = [];
+    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) shifts.push([dx, dy]);
     let moved = 0;
     indices.forEach((r, i) => {
-      const shifts: [number, number][] = [];
-      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) shifts.push([dx, dy]);
-      const match = shifts.find(([dx, dy]) => row(a, i).every((v, p) => v === Math.fround(shifted(r, dx, dy)[p]!)));
+      const got = row(a, i);
+      const match = shifts.find(([dx, dy]) => {
+        const want = shifted(r, dx, dy);
+        return got.every((v, p) => v === Math.fround(want[p]!));
+      });
       expect(match).toBeDefined();
       if (match![0] !== 0 || match![1] !== 0) moved++;
     });
