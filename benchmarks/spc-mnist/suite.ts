@@ -20,7 +20,7 @@ const SHARED_SCHEDULE: Omit<SpcOptions, 'seed'> = {
 /**
  * Per dataset, because the same changes measured differently on the two (consensus README):
  * - MNIST: longer member training is what helps. 4 pretraining epochs and 3 per round raised the three-seed mean
- *   from 97.97 to 98.30 (31-35 minutes a run on a 2-core Xeon), the paper's 10 pretraining epochs with 6 per round
+ *   from 97.97 to 98.30 (31-35 minutes a run on a 2-core Xeon), the authors' 10 pretraining epochs with 6 per round
  *   to 98.48 (20 minutes a run on a 2-core EPYC about 2.2x faster, so about 45 on the Xeon);
  * - Fashion-MNIST: every longer schedule tried ended below round 0's accuracy (10 pretraining epochs lowered round 0
  *   itself, seed 0: 58.01 against 62.44), so it keeps the short one, and it
