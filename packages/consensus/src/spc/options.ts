@@ -73,8 +73,8 @@ export interface SpcOptions {
    * Add the concatenation of all members' latent codes as one more labelling in the vote, as the paper's Section
    * 5.2 describes (clustered like a member, with no network of its own to train; left out with one member, which
    * it would repeat). Default false: the authors' code clusters the concatenation but keeps it out of the vote,
-   * and in the vote it cost accuracy here (MNIST test split, demo schedule with 1 epoch per round: ACC 86.22 against 95.51 without;
-   * Fashion-MNIST test split: 61.87 against 61.99); it also adds one UMAP per round.
+   * and in the vote it cost accuracy here (MNIST test split, demo schedule with 1 epoch per round: ACC 86.22
+   * against 95.51 without; Fashion-MNIST test split: 61.87 against 61.99); it also adds one UMAP per round.
    */
   concatenatedMember?: boolean;
   /**
