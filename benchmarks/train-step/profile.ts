@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Tensor, serializeModel } from '@dc/core';
+import { Tensor, lowerConvsToNchwc, nchwcBlockSize, serializeModel } from '@dc/core';
 import { zeroSlots, type GradientsOptions } from '@dc/nn';
 import { CASES, buildCaseStep } from './cases.js';
 
@@ -20,7 +20,11 @@ const threads = Number(threadsArg);
 const steps = Number(stepsArg);
 
 const { optimizer, modelState, batch, step } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
-const bytes = serializeModel(step.graph.toModel());
+// As the Runtime compiles it on CPU: eligible convolutions on the blocked-layout kernels (DC_NCHWC=0: none;
+// DC_NCHWC_MIN: the lowering's minPositions).
+const block = process.env.DC_NCHWC === '0' ? 0 : await nchwcBlockSize();
+const minPositions = process.env.DC_NCHWC_MIN ? Number(process.env.DC_NCHWC_MIN) : undefined;
+const bytes = serializeModel(lowerConvsToNchwc(step.graph.toModel(), block, minPositions === undefined ? {} : { minPositions }));
 const prefix = join(tmpdir(), `dc-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(bytes, {
   executionProviders: ['cpu'],

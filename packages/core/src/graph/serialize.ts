@@ -47,12 +47,27 @@ function attributeProto(name: string, a: AttributeValue): Record<string, unknown
   }
 }
 
-/** Standard ONNX model bytes (ModelProto) for a model description. */
+/**
+ * Versions of the non-standard operator domains a model may use. Only execution-layer lowerings emit them
+ * (runtime/nchwc.ts, for ONNX Runtime's CPU provider); graphs built by the library and exported are standard ONNX.
+ */
+const EXTRA_DOMAIN_VERSIONS: Readonly<Record<string, number>> = { 'com.microsoft.nchwc': 1 };
+
+function opsetImports(model: ModelDescription): { domain: string; version: number }[] {
+  const domains = [...new Set(model.nodes.map((n) => n.domain).filter((d) => d !== ''))].sort();
+  return [{ domain: '', version: model.opset }, ...domains.map((domain) => {
+    const version = EXTRA_DOMAIN_VERSIONS[domain];
+    if (version === undefined) throw new GraphError(`cannot serialise model '${model.name}': unknown operator domain '${domain}'`);
+    return { domain, version };
+  })];
+}
+
+/** ONNX model bytes (ModelProto) for a model description: standard ONNX unless a lowering added contrib ops. */
 export function serializeModel(model: ModelDescription): Uint8Array {
   const proto = {
     irVersion: IR_VERSION,
     producerName: PRODUCER,
-    opsetImport: [{ domain: '', version: model.opset }],
+    opsetImport: opsetImports(model),
     docString: model.docString ?? '',
     metadataProps: Object.entries(model.metadata).map(([key, value]) => ({ key, value })),
     graph: {

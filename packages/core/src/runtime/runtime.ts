@@ -11,6 +11,7 @@ import { serializeModel } from '../graph/serialize.js';
 import { Tensor, type DType } from '../tensor.js';
 import { c, validateOptions } from '../validation.js';
 import { DEVICES, executionProviders, resolveDevice, type Device, type ResolvedDevice } from './device.js';
+import { lowerConvsToNchwc, nchwcBlockSize } from './nchwc.js';
 
 export interface RuntimeOptions {
   /** 'auto' (default) tries cuda, then webgpu, then cpu. */
@@ -19,6 +20,12 @@ export interface RuntimeOptions {
   threads?: number;
   /** ONNX Runtime graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * CPU only: run each convolution that ONNX Runtime's blocked-layout (NCHWc) kernels support, and that is large
+   * enough to gain, with those kernels (see nchwc.ts). Default true: measured 8% off a ResNet-18 training step and
+   * 12% off the convolutional autoencoder's. False keeps every Conv on the standard kernel.
+   */
+  blockedConvolutions?: boolean;
   /** Called once with the device chosen and why others were skipped. */
   onDevice?: (device: ResolvedDevice, attempts: readonly DeviceAttempt[]) => void;
 }
@@ -80,10 +87,8 @@ export class Session {
   }
 }
 
-function toBytes(model: ModelSource): { bytes: Uint8Array; inputs: IOSpec[]; outputs: IOSpec[] } {
-  if (model instanceof Uint8Array) return { bytes: model, inputs: [], outputs: [] };
-  const description = model instanceof GraphBuilder ? model.toModel() : model;
-  return { bytes: serializeModel(description), inputs: description.inputs, outputs: description.outputs };
+function describe(model: ModelSource): ModelDescription | Uint8Array {
+  return model instanceof GraphBuilder ? model.toModel() : model;
 }
 
 export class Runtime {
@@ -94,6 +99,7 @@ export class Runtime {
     readonly device: ResolvedDevice,
     readonly threads: number,
     private readonly optimization: NonNullable<RuntimeOptions['optimization']>,
+    private readonly blockedConvolutions: boolean,
   ) {}
 
   /** Resolves the device (probing it) and returns a runtime bound to it. */
@@ -102,11 +108,12 @@ export class Runtime {
       device: c.oneOf(DEVICES),
       threads: c.int({ min: 0, max: 1024 }),
       optimization: c.oneOf(['disabled', 'basic', 'extended', 'all'] as const),
+      blockedConvolutions: c.bool(),
       onDevice: c.optional(c.func<(device: ResolvedDevice, attempts: readonly DeviceAttempt[]) => void>()),
-    }, { device: 'auto', threads: 0, optimization: 'all' });
+    }, { device: 'auto', threads: 0, optimization: 'all', blockedConvolutions: true });
     const { device, attempts } = await resolveDevice(o.device);
     o.onDevice?.(device, attempts);
-    return new Runtime(device, o.threads, o.optimization);
+    return new Runtime(device, o.threads, o.optimization, o.blockedConvolutions);
   }
 
   /**
@@ -115,8 +122,9 @@ export class Runtime {
    */
   session(model: ModelSource, key?: string): Promise<Session> {
     if (key !== undefined) return this.sessionFor(key, () => model);
-    const { bytes } = toBytes(model);
-    return this.sessionFor(createHash('sha1').update(bytes).digest('hex'), () => model);
+    const described = describe(model);
+    const bytes = described instanceof Uint8Array ? described : serializeModel(described);
+    return this.sessionFor(createHash('sha1').update(bytes).digest('hex'), () => described);
   }
 
   /** The session cached under `key`, building and compiling the model only on the first call. */
@@ -124,8 +132,7 @@ export class Runtime {
     if (this.disposed) throw new DcError('this runtime has been disposed');
     let s = this.sessions.get(key);
     if (!s) {
-      const { bytes, inputs, outputs } = toBytes(build());
-      s = this.compile(bytes, inputs, outputs, key);
+      s = this.compile(describe(build()), key);
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }
@@ -137,7 +144,18 @@ export class Runtime {
     return this.sessions.has(key);
   }
 
-  private async compile(bytes: Uint8Array, inputs: IOSpec[], outputs: IOSpec[], key: string): Promise<Session> {
+  private async compile(model: ModelDescription | Uint8Array, key: string): Promise<Session> {
+    let bytes: Uint8Array;
+    let inputs: IOSpec[] = [];
+    let outputs: IOSpec[] = [];
+    if (model instanceof Uint8Array) {
+      bytes = model;
+    } else {
+      const block = this.device === 'cpu' && this.blockedConvolutions ? await nchwcBlockSize() : 0;
+      bytes = serializeModel(lowerConvsToNchwc(model, block));
+      inputs = model.inputs.map((v) => ({ ...v }));
+      outputs = model.outputs.map((v) => ({ ...v }));
+    }
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: executionProviders(this.device),
       graphOptimizationLevel: this.optimization,

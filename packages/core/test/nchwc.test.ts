@@ -1,0 +1,152 @@
+import {
+  GraphBuilder,
+  GraphError,
+  NCHWC_DOMAIN,
+  Rng,
+  Runtime,
+  Tensor,
+  lowerConvsToNchwc,
+  nchwcBlockSize,
+  serializeModel,
+  type ModelDescription,
+} from '@dc/core';
+
+interface ConvCase {
+  name: string;
+  /** Input channels as a multiple of the block (a number below 1 means that many plain channels: 1 or 3). */
+  inBlocks: number;
+  outBlocks: number;
+  size: [number, number];
+  kernel: [number, number];
+  attributes: Record<string, number[]>;
+  bias?: boolean;
+}
+
+const CASES: ConvCase[] = [
+  { name: '3x3, stride 1, padded', inBlocks: 2, outBlocks: 2, size: [9, 9], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [1, 1] } },
+  { name: '3x3, stride 2, odd size, bias', inBlocks: 1, outBlocks: 2, size: [11, 11], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [2, 2] }, bias: true },
+  { name: '1x1, stride 2 (a shortcut)', inBlocks: 2, outBlocks: 1, size: [8, 8], kernel: [1, 1], attributes: { strides: [2, 2] } },
+  { name: '5x3, dilation 2, uneven pads', inBlocks: 1, outBlocks: 1, size: [12, 10], kernel: [5, 3], attributes: { pads: [2, 1, 3, 0], dilations: [2, 2] } },
+  { name: 'one plain input channel (a grey stem)', inBlocks: 1 / 16, outBlocks: 2, size: [10, 10], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1] } },
+  { name: 'three plain input channels (an RGB stem), bias', inBlocks: 3 / 16, outBlocks: 1, size: [9, 7], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [1, 2] }, bias: true },
+];
+
+function channels(blocks: number, block: number): number {
+  return blocks < 1 ? Math.round(blocks * 16) : blocks * block;
+}
+
+function convGraph(c: ConvCase, block: number, batch = 3): { g: GraphBuilder; feeds: Record<string, Tensor> } {
+  const inC = channels(c.inBlocks, block);
+  const outC = channels(c.outBlocks, block);
+  const g = new GraphBuilder({ name: 'conv' });
+  const x = g.input('x', 'float32', [batch, inC, ...c.size]);
+  const w = g.input('w', 'float32', [outC, inC, ...c.kernel]);
+  const b = c.bias ? g.input('b', 'float32', [outC]) : null;
+  g.output(g.op('Conv', b ? [x, w, b] : [x, w], { kernel_shape: c.kernel, ...c.attributes }), 'y');
+  const rng = new Rng(7);
+  const tensor = (shape: number[]) => {
+    const t = Tensor.zeros(shape);
+    rng.fillNormal(t.data);
+    return t;
+  };
+  const feeds: Record<string, Tensor> = { x: tensor([batch, inC, ...c.size]), w: tensor([outC, inC, ...c.kernel]) };
+  if (c.bias) feeds.b = tensor([outC]);
+  return { g, feeds };
+}
+
+const blockedConvs = (m: ModelDescription) => m.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
+
+describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
+  let block = 0;
+  let blocked: Runtime;
+  let plain: Runtime;
+  beforeAll(async () => {
+    block = await nchwcBlockSize();
+    blocked = await Runtime.create({ device: 'cpu', threads: 1 });
+    plain = await Runtime.create({ device: 'cpu', threads: 1, blockedConvolutions: false });
+  });
+  afterAll(async () => {
+    await blocked.dispose();
+    await plain.dispose();
+  });
+
+  it('finds the kernels\' channel block on this CPU (a power of two, or 0 where the build has none)', () => {
+    expect([0, 4, 8, 16, 32]).toContain(block);
+  });
+
+  it.each(CASES)('gives the standard Conv\'s output: $name', async (c) => {
+    const { g, feeds } = convGraph(c, block || 16);
+    const model = g.toModel();
+    const lowered = lowerConvsToNchwc(model, block, { minPositions: 0 });
+    expect(blockedConvs(lowered)).toBe(block > 0 ? 1 : 0);
+    const want = (await (await plain.session(model)).run(feeds)).y!;
+    const got = (await (await blocked.session(lowered)).run(feeds)).y!;
+    expect(got.shape).toEqual(want.shape);
+    const w = want.data as Float32Array;
+    const o = got.data as Float32Array;
+    let err = 0;
+    let scale = 0;
+    for (let i = 0; i < w.length; i++) {
+      err = Math.max(err, Math.abs(o[i]! - w[i]!));
+      scale = Math.max(scale, Math.abs(w[i]!));
+    }
+    expect(err / scale).toBeLessThan(1e-5);
+  });
+
+  it('lowers when a session is compiled on the CPU, unless turned off, with the same result', async () => {
+    const c = CASES[0]!;
+    const { g, feeds } = convGraph(c, block || 16, 64); // 64 x 9 x 9 positions: above the default threshold
+    const a = (await (await blocked.session(g)).run(feeds)).y!;
+    const b = (await (await plain.session(g)).run(feeds)).y!;
+    expect(a.shape).toEqual(b.shape);
+    const ad = a.data as Float32Array;
+    const bd = b.data as Float32Array;
+    for (let i = 0; i < ad.length; i += 97) expect(Math.abs(ad[i]! - bd[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(bd[i]!)));
+    expect(blockedConvs(lowerConvsToNchwc(g.toModel(), block))).toBe(block > 0 ? 1 : 0);
+  });
+
+  it('leaves alone the Convs the kernel cannot run or that are too small to gain', () => {
+    const B = block || 16;
+    const g = new GraphBuilder({ name: 'not_lowered' });
+    const x = g.input('x', 'float32', [2, 2 * B, 8, 8]);
+    const grouped = g.op('Conv', [x, g.input('w1', 'float32', [2 * B, B, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 2 });
+    const ragged = g.op('Conv', [x, g.input('w2', 'float32', [B + 1, 2 * B, 1, 1])], { kernel_shape: [1, 1] });
+    const xd = g.input('xd', 'float64', [2, B, 8, 8]);
+    const double = g.op('Conv', [xd, g.input('w3', 'float64', [B, B, 1, 1])], { kernel_shape: [1, 1] });
+    const xs = g.input('xs', 'float32', ['n', B, 8, 8]);
+    const symbolic = g.op('Conv', [xs, g.input('w4', 'float32', [B, B, 1, 1])], { kernel_shape: [1, 1] });
+    const small = g.op('Conv', [x, g.input('w5', 'float32', [B, 2 * B, 1, 1])], { kernel_shape: [1, 1] });
+    for (const [i, v] of [grouped, ragged, double, symbolic, small].entries()) g.output(v, `y${i}`);
+    const model = g.toModel();
+    expect(lowerConvsToNchwc(model, B, { minPositions: 1000 })).toBe(model); // 2 x 8 x 8 = 128 positions
+    expect(blockedConvs(lowerConvsToNchwc(model, B, { minPositions: 0 }))).toBe(1); // only the small one
+    expect(lowerConvsToNchwc(model, 0, { minPositions: 0 })).toBe(model);
+  });
+
+  it('reorders a tensor read by several Convs, and a weight, once', () => {
+    const B = block || 16;
+    const g = new GraphBuilder({ name: 'shared' });
+    const x = g.input('x', 'float32', [4, B, 16, 16]);
+    const w = g.input('w', 'float32', [B, B, 3, 3]);
+    const s = g.input('s', 'float32', [2 * B, B, 1, 1]);
+    g.output(g.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'a');
+    g.output(g.op('Conv', [x, s], { kernel_shape: [1, 1], strides: [2, 2] }), 'b');
+    g.output(g.op('Conv', [g.op('Relu', [x]), w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'c');
+    const lowered = lowerConvsToNchwc(g.toModel(), B, { minPositions: 0 });
+    const count = (op: string) => lowered.nodes.filter((n) => n.opType === op).length;
+    expect(blockedConvs(lowered)).toBe(3);
+    expect(count('ReorderInput')).toBe(2); // x once, relu(x) once
+    expect(count('Transpose')).toBe(2); // w once, s once
+    expect(count('ReorderOutput')).toBe(3);
+  });
+
+  it('serialises only the operator domains it knows', () => {
+    const g = new GraphBuilder({ name: 'odd' });
+    const x = g.input('x', 'float32', [2]);
+    g.output(g.op('Relu', [x]), 'y');
+    const model = g.toModel();
+    const odd: ModelDescription = { ...model, nodes: model.nodes.map((n) => ({ ...n, domain: 'org.example' })) };
+    expect(() => serializeModel(odd)).toThrow(GraphError);
+    expect(() => serializeModel(odd)).toThrow("unknown operator domain 'org.example'");
+  });
+});
