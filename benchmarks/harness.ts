@@ -117,12 +117,12 @@ export interface ChildResult<T> {
  * Runs a TypeScript worker script in a fresh Node process, so its peak memory is its own. The script must print
  * one JSON line last; `reportPeak()` in the child appends the peak RSS.
  */
-export async function runIsolated<T>(script: string, args: readonly string[] = [], options: { nodeArgs?: string[] } = {}): Promise<ChildResult<T>> {
+export async function runIsolated<T>(script: string, args: readonly string[] = [], options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ChildResult<T>> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
     ['--conditions=@dc/source', '--import', 'tsx', ...(options.nodeArgs ?? []), script, ...args],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...options.env } },
   );
   let out = '';
   child.stdout.on('data', (d: Buffer) => {

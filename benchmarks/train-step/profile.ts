@@ -20,9 +20,9 @@ const threads = Number(threadsArg);
 const steps = Number(stepsArg);
 
 const { optimizer, modelState, batch, step } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
-// As the Runtime compiles it on CPU: eligible convolutions on the blocked-layout kernels (DC_NCHWC=0: none;
-// DC_NCHWC_MIN: the lowering's minPositions).
-const block = process.env.DC_NCHWC === '0' ? 0 : await nchwcBlockSize();
+// DC_NCHWC=1: as the Runtime compiles it with blockedConvolutions on (eligible convolutions on the blocked-layout
+// kernels; DC_NCHWC_MIN: the lowering's minPositions).
+const block = process.env.DC_NCHWC === '1' ? await nchwcBlockSize() : 0;
 const minPositions = process.env.DC_NCHWC_MIN ? Number(process.env.DC_NCHWC_MIN) : undefined;
 const bytes = serializeModel(lowerConvsToNchwc(step.graph.toModel(), block, minPositions === undefined ? {} : { minPositions }));
 const prefix = join(tmpdir(), `dc-profile-${process.pid}`);

@@ -1,6 +1,7 @@
 import {
   GraphBuilder,
   GraphError,
+  InvalidOptionError,
   NCHWC_DOMAIN,
   Rng,
   Runtime,
@@ -13,7 +14,7 @@ import {
 
 interface ConvCase {
   name: string;
-  /** Input channels as a multiple of the block (a number below 1 means that many plain channels: 1 or 3). */
+  /** Input channels as a multiple of the block. */
   inBlocks: number;
   outBlocks: number;
   size: [number, number];
@@ -27,17 +28,12 @@ const CASES: ConvCase[] = [
   { name: '3x3, stride 2, odd size, bias', inBlocks: 1, outBlocks: 2, size: [11, 11], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [2, 2] }, bias: true },
   { name: '1x1, stride 2 (a shortcut)', inBlocks: 2, outBlocks: 1, size: [8, 8], kernel: [1, 1], attributes: { strides: [2, 2] } },
   { name: '5x3, dilation 2, uneven pads', inBlocks: 1, outBlocks: 1, size: [12, 10], kernel: [5, 3], attributes: { pads: [2, 1, 3, 0], dilations: [2, 2] } },
-  { name: 'one plain input channel (a grey stem)', inBlocks: 1 / 16, outBlocks: 2, size: [10, 10], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1] } },
-  { name: 'three plain input channels (an RGB stem), bias', inBlocks: 3 / 16, outBlocks: 1, size: [9, 7], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [1, 2] }, bias: true },
+  { name: '3x3, stride (1, 2), bias, non-square', inBlocks: 3, outBlocks: 1, size: [9, 7], kernel: [3, 3], attributes: { pads: [1, 1, 1, 1], strides: [1, 2] }, bias: true },
 ];
 
-function channels(blocks: number, block: number): number {
-  return blocks < 1 ? Math.round(blocks * 16) : blocks * block;
-}
-
 function convGraph(c: ConvCase, block: number, batch = 3): { g: GraphBuilder; feeds: Record<string, Tensor> } {
-  const inC = channels(c.inBlocks, block);
-  const outC = channels(c.outBlocks, block);
+  const inC = c.inBlocks * block;
+  const outC = c.outBlocks * block;
   const g = new GraphBuilder({ name: 'conv' });
   const x = g.input('x', 'float32', [batch, inC, ...c.size]);
   const w = g.input('w', 'float32', [outC, inC, ...c.kernel]);
@@ -62,8 +58,8 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
   let plain: Runtime;
   beforeAll(async () => {
     block = await nchwcBlockSize();
-    blocked = await Runtime.create({ device: 'cpu', threads: 1 });
-    plain = await Runtime.create({ device: 'cpu', threads: 1, blockedConvolutions: false });
+    blocked = await Runtime.create({ device: 'cpu', threads: 1, blockedConvolutions: true });
+    plain = await Runtime.create({ device: 'cpu', threads: 1 }); // off by default
   });
   afterAll(async () => {
     await blocked.dispose();
@@ -77,7 +73,7 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
   it.each(CASES)('gives the standard Conv\'s output: $name', async (c) => {
     const { g, feeds } = convGraph(c, block || 16);
     const model = g.toModel();
-    const lowered = lowerConvsToNchwc(model, block, { minPositions: 0 });
+    const lowered = lowerConvsToNchwc(model, block, { minPositions: 0, minMultiplyAdds: 0 });
     expect(blockedConvs(lowered)).toBe(block > 0 ? 1 : 0);
     const want = (await (await plain.session(model)).run(feeds)).y!;
     const got = (await (await blocked.session(lowered)).run(feeds)).y!;
@@ -93,16 +89,22 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     expect(err / scale).toBeLessThan(1e-5);
   });
 
-  it('lowers when a session is compiled on the CPU, unless turned off, with the same result', async () => {
-    const c = CASES[0]!;
-    const { g, feeds } = convGraph(c, block || 16, 64); // 64 x 9 x 9 positions: above the default threshold
-    const a = (await (await blocked.session(g)).run(feeds)).y!;
-    const b = (await (await plain.session(g)).run(feeds)).y!;
+  it('lowers when a session is compiled on the CPU with the option on (off by default), with the same result', async () => {
+    // 128 x 9 x 9 positions of 4 x 4 blocks of channels: 95 million multiply-adds or more, above the default threshold.
+    const c: ConvCase = { ...CASES[0]!, inBlocks: 4, outBlocks: 4 };
+    const { g, feeds } = convGraph(c, block || 16, 128);
+    const sa = await blocked.session(g);
+    const sb = await plain.session(g);
+    expect(sa.blockedConvolutions).toBe(block > 0 ? 1 : 0);
+    expect(sb.blockedConvolutions).toBe(0);
+    const a = (await sa.run(feeds)).y!;
+    const b = (await sb.run(feeds)).y!;
     expect(a.shape).toEqual(b.shape);
     const ad = a.data as Float32Array;
     const bd = b.data as Float32Array;
     for (let i = 0; i < ad.length; i += 97) expect(Math.abs(ad[i]! - bd[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(bd[i]!)));
-    expect(blockedConvs(lowerConvsToNchwc(g.toModel(), block))).toBe(block > 0 ? 1 : 0);
+    const small = convGraph(CASES[0]!, block || 16, 64).g; // 64 x 9 x 9 positions, 2 x 2 blocks: 48 million at most
+    expect((await blocked.session(small)).blockedConvolutions).toBe(0); // below the default 50 million
   });
 
   it('leaves alone the Convs the kernel cannot run or that are too small to gain', () => {
@@ -115,12 +117,15 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     const double = g.op('Conv', [xd, g.input('w3', 'float64', [B, B, 1, 1])], { kernel_shape: [1, 1] });
     const xs = g.input('xs', 'float32', ['n', B, 8, 8]);
     const symbolic = g.op('Conv', [xs, g.input('w4', 'float32', [B, B, 1, 1])], { kernel_shape: [1, 1] });
+    const xp = g.input('xp', 'float32', [2, 3, 8, 8]);
+    const plainStem = g.op('Conv', [xp, g.input('w6', 'float32', [B, 3, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
     const small = g.op('Conv', [x, g.input('w5', 'float32', [B, 2 * B, 1, 1])], { kernel_shape: [1, 1] });
-    for (const [i, v] of [grouped, ragged, double, symbolic, small].entries()) g.output(v, `y${i}`);
+    for (const [i, v] of [grouped, ragged, double, symbolic, plainStem, small].entries()) g.output(v, `y${i}`);
     const model = g.toModel();
-    expect(lowerConvsToNchwc(model, B, { minPositions: 1000 })).toBe(model); // 2 x 8 x 8 = 128 positions
-    expect(blockedConvs(lowerConvsToNchwc(model, B, { minPositions: 0 }))).toBe(1); // only the small one
-    expect(lowerConvsToNchwc(model, 0, { minPositions: 0 })).toBe(model);
+    expect(lowerConvsToNchwc(model, B, { minPositions: 1000, minMultiplyAdds: 0 })).toBe(model); // 2 x 8 x 8 = 128 positions
+    expect(lowerConvsToNchwc(model, B, { minPositions: 0, minMultiplyAdds: 1e6 })).toBe(model); // 128 x 2B x B multiply-adds
+    expect(blockedConvs(lowerConvsToNchwc(model, B, { minPositions: 0, minMultiplyAdds: 0 }))).toBe(1); // only the small one
+    expect(lowerConvsToNchwc(model, 0, { minPositions: 0, minMultiplyAdds: 0 })).toBe(model);
   });
 
   it('reorders a tensor read by several Convs, and a weight, once', () => {
@@ -132,12 +137,16 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     g.output(g.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'a');
     g.output(g.op('Conv', [x, s], { kernel_shape: [1, 1], strides: [2, 2] }), 'b');
     g.output(g.op('Conv', [g.op('Relu', [x]), w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'c');
-    const lowered = lowerConvsToNchwc(g.toModel(), B, { minPositions: 0 });
+    const lowered = lowerConvsToNchwc(g.toModel(), B, { minPositions: 0, minMultiplyAdds: 0 });
     const count = (op: string) => lowered.nodes.filter((n) => n.opType === op).length;
     expect(blockedConvs(lowered)).toBe(3);
     expect(count('ReorderInput')).toBe(2); // x once, relu(x) once
     expect(count('Transpose')).toBe(2); // w once, s once
     expect(count('ReorderOutput')).toBe(3);
+  });
+
+  it('takes the Runtime option as a boolean only', async () => {
+    await expect(Runtime.create({ device: 'cpu', blockedConvolutions: 1 as never })).rejects.toThrow(InvalidOptionError);
   });
 
   it('serialises only the operator domains it knows', () => {

@@ -4,10 +4,11 @@
  * ONNX Runtime has faster direct convolution kernels for a blocked layout (channels in blocks of 8 or 16, the
  * SIMD width), but its own graph optimiser switches a Conv to them only when the weights are constant
  * initializers, never in a training graph, where the weights are inputs. The kernel itself reads its weights as
- * an ordinary input, so this pass does the switch for every Conv it can: the activations are reordered into the
- * blocked layout before the Conv and back after it, and the weights are reordered inside the graph (a reshape and
- * a transpose), each run. The graphs we emit and export stay standard ONNX; this is a lowering for one execution
- * provider, applied when a CPU session is compiled, like ONNX Runtime's own layout transformer.
+ * an ordinary input, so this pass does the switch for every Conv the kernel can run and that is large enough to
+ * gain: the activations are reordered into the blocked layout before the Conv and back after it, and the weights
+ * are reordered inside the graph (a reshape and a transpose), each run. The graphs we emit and export stay
+ * standard ONNX; this is a lowering for one execution provider, applied when a CPU session is compiled with
+ * `blockedConvolutions` on, like ONNX Runtime's own layout transformer.
  */
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_OPSET, GraphBuilder, Value, type ModelDescription, type NodeRecord } from '../graph/builder.js';
@@ -59,27 +60,6 @@ function intsAttr(node: NodeRecord, name: string): readonly number[] | undefined
   return a?.type === 'ints' ? a.value : undefined;
 }
 
-/**
- * Whether the blocked kernel can run this Conv: 2-D, float32, static shapes, one group, explicit padding, output
- * channels in whole blocks, input channels in whole blocks or fewer than one block (the kernel then reads the
- * plain layout directly, as for an RGB stem).
- */
-function lowerable(node: NodeRecord, block: number, minPositions: number): boolean {
-  if (node.opType !== 'Conv' || node.domain !== '') return false;
-  const [x, w] = node.inputs;
-  if (!x || !w || x.dtype !== 'float32' || x.rank !== 4 || w.rank !== 4) return false;
-  if (!x.shape.every((d) => typeof d === 'number') || !w.shape.every((d) => typeof d === 'number')) return false;
-  const group = node.attributes.group;
-  if (group && !(group.type === 'int' && group.value === 1)) return false;
-  const autoPad = node.attributes.auto_pad;
-  if (autoPad && !(autoPad.type === 'string' && autoPad.value === 'NOTSET')) return false;
-  const [out, inC] = w.shape as number[];
-  if (out! % block !== 0) return false;
-  const y = node.outputs[0]!.shape as number[];
-  if (y.length !== 4 || !y.every((d) => typeof d === 'number') || y[0]! * y[2]! * y[3]! < minPositions) return false;
-  return inC! % block === 0 || inC! < block;
-}
-
 export interface NchwcLoweringOptions {
   /**
    * Lower a Conv only when batch x output height x output width is at least this. Each run pays a reorder of the
@@ -87,6 +67,35 @@ export interface NchwcLoweringOptions {
    * applied at. Default 2048, measured on a ResNet-18 step (batch 32: the 32x32 and 16x16 maps gain, 4x4 loses).
    */
   minPositions?: number;
+  /**
+   * And only when the Conv does at least this many multiply-adds. The five extra nodes cost a fixed overhead per
+   * run, so a small Conv gains a fraction of a millisecond at best. Default 50 million: SPC's default member (16
+   * to 32 channels at 14x14 -> 7x7, batch 64: 14.5 million) stays on the standard kernel.
+   */
+  minMultiplyAdds?: number;
+}
+
+/**
+ * Whether the blocked kernel can run this Conv and it is worth it: 2-D, float32, static shapes, one group,
+ * explicit padding, input and output channels in whole blocks, and large enough (NchwcLoweringOptions). The
+ * kernel can also read a plain input of fewer channels than a block (an image stem), but measured slower there
+ * (1 -> 16 channels, 28x28 -> 14x14, batch 64: 0.43 ms against 0.12), so such Convs keep the standard kernel.
+ */
+function lowerable(node: NodeRecord, block: number, o: Required<NchwcLoweringOptions>): boolean {
+  if (node.opType !== 'Conv' || node.domain !== '') return false;
+  const [x, w] = node.inputs;
+  const y = node.outputs[0];
+  if (!x || !w || !y || x.dtype !== 'float32' || x.rank !== 4 || w.rank !== 4 || y.rank !== 4) return false;
+  if (![x, w, y].every((v) => v.shape.every((d) => typeof d === 'number'))) return false;
+  const group = node.attributes.group;
+  if (group && !(group.type === 'int' && group.value === 1)) return false;
+  const autoPad = node.attributes.auto_pad;
+  if (autoPad && !(autoPad.type === 'string' && autoPad.value === 'NOTSET')) return false;
+  const [out, inC, kh, kw] = w.shape as number[];
+  if (out! % block !== 0 || inC! % block !== 0) return false;
+  const [n, , ho, wo] = y.shape as number[];
+  const positions = n! * ho! * wo!;
+  return positions >= o.minPositions && positions * out! * inC! * kh! * kw! >= o.minMultiplyAdds;
 }
 
 /**
@@ -94,7 +103,7 @@ export interface NchwcLoweringOptions {
  * `nchwcBlockSize()`; 0 returns the model unchanged. Values keep their names, so feeds and fetches are the same.
  */
 export function lowerConvsToNchwc(model: ModelDescription, block: number, options: NchwcLoweringOptions = {}): ModelDescription {
-  const minPositions = options.minPositions ?? 2048;
+  const o = { minPositions: options.minPositions ?? 2048, minMultiplyAdds: options.minMultiplyAdds ?? 50e6 };
   if (block === 0) return model;
   const nodes: NodeRecord[] = [];
   const initializers = [...model.initializers];
@@ -113,7 +122,7 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
     return name;
   };
   for (const node of model.nodes) {
-    if (!lowerable(node, block, minPositions)) {
+    if (!lowerable(node, block, o)) {
       nodes.push(node);
       continue;
     }
@@ -126,22 +135,19 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
     const make = (opType: string, domain: string, inputs: (Value | null)[], outputs: Value[], attributes: Record<string, AttributeValue> = {}): void => {
       nodes.push({ opType, domain, name: `${outputs[0]!.name}/${opType}`, inputs, outputs, attributes });
     };
-    const blockedInput = inC! >= block;
     // A tensor read by several lowered Convs (a block's input feeds its first Conv and its shortcut) is reordered
     // once; so is a weight read twice.
-    let xb = x;
-    if (blockedInput) {
-      xb = reorderedInputs.get(x.name) ?? value('x', x.shape as number[]);
-      if (!reorderedInputs.has(x.name)) {
-        reorderedInputs.set(x.name, xb);
-        make('ReorderInput', NCHWC_DOMAIN, [x], [xb]);
-      }
+    let xb = reorderedInputs.get(x.name);
+    if (!xb) {
+      xb = value('x', x.shape as number[]);
+      reorderedInputs.set(x.name, xb);
+      make('ReorderInput', NCHWC_DOMAIN, [x], [xb]);
     }
     let wb = reorderedWeights.get(w.name);
     if (!wb) {
-      // Filter layout: OIHWBiBo for blocked input (O/B, I/B, KH, KW, Bi, Bo); OIHWBo for plain input (O/B, I, KH, KW, Bo).
-      const split = blockedInput ? [out! / block, block, inC! / block, block, kh!, kw!] : [out! / block, block, inC!, kh!, kw!];
-      const perm = blockedInput ? [0, 2, 4, 5, 3, 1] : [0, 2, 3, 4, 1];
+      // The kernel's filter layout, OIHWBiBo: (O/B, I/B, KH, KW, Bi, Bo).
+      const split = [out! / block, block, inC! / block, block, kh!, kw!];
+      const perm = [0, 2, 4, 5, 3, 1];
       const w6 = value('w_split', split);
       make('Reshape', '', [w, constValue(split)], [w6]);
       const w6t = value('w_blocked', perm.map((p) => split[p]!));
