@@ -145,6 +145,30 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     expect(count('ReorderOutput')).toBe(3);
   });
 
+  it('names what it adds apart from the names the model already uses, and the result runs', async () => {
+    const B = block || 16;
+    const g = new GraphBuilder({ name: 'taken' });
+    const x = g.input('nchwc/0/x', 'float32', [4, B, 16, 16]);
+    const w = g.input('nchwc/shape_0', 'float32', [B, B, 3, 3]);
+    g.output(g.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), 'y');
+    const lowered = lowerConvsToNchwc(g.toModel(), B, { minPositions: 0, minMultiplyAdds: 0 });
+    const values = [...lowered.inputs, ...lowered.initializers, ...lowered.nodes.flatMap((n) => n.outputs)].map((v) => v.name);
+    expect(new Set(values).size).toBe(values.length);
+    expect(new Set(lowered.nodes.map((n) => n.name)).size).toBe(lowered.nodes.length);
+    expect(lowered.nodes.filter((n) => n.domain === NCHWC_DOMAIN).every((n) => n.name.startsWith('nchwc_/'))).toBe(true);
+    if (block > 0) {
+      const rng = new Rng(1);
+      const feeds = { 'nchwc/0/x': Tensor.zeros([4, B, 16, 16]), 'nchwc/shape_0': Tensor.zeros([B, B, 3, 3]) };
+      rng.fillNormal(feeds['nchwc/0/x'].data);
+      rng.fillNormal(feeds['nchwc/shape_0'].data);
+      const got = (await (await blocked.session(lowered)).run(feeds)).y!;
+      const want = (await (await plain.session(g)).run(feeds)).y!;
+      const gd = got.data as Float32Array;
+      const wd = want.data as Float32Array;
+      for (let i = 0; i < wd.length; i += 13) expect(Math.abs(gd[i]! - wd[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(wd[i]!)));
+    }
+  });
+
   it('takes the Runtime option as a boolean only', async () => {
     await expect(Runtime.create({ device: 'cpu', blockedConvolutions: 1 as never })).rejects.toThrow(InvalidOptionError);
   });

@@ -110,12 +110,16 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
   const shapeConstants = new Map<string, string>();
   const reorderedInputs = new Map<string, Value>();
   const reorderedWeights = new Map<string, Value>();
+  // New names live under a prefix that no existing value or node uses.
+  const names = [...model.inputs, ...model.initializers, ...model.nodes.flatMap((n) => [n, ...n.outputs])].map((v) => v.name);
+  let root = 'nchwc';
+  while (names.some((n) => n.startsWith(`${root}/`))) root += '_';
   let count = 0;
   const constant = (dims: readonly number[]): string => {
     const key = dims.join(',');
     let name = shapeConstants.get(key);
     if (!name) {
-      name = `nchwc/shape_${shapeConstants.size}`;
+      name = `${root}/shape_${shapeConstants.size}`;
       shapeConstants.set(key, name);
       initializers.push({ name, tensor: Tensor.from(BigInt64Array.from(dims.map(BigInt)), [dims.length], 'int64') });
     }
@@ -129,11 +133,12 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
     const [x, w, bias] = node.inputs as [Value, Value, Value | null | undefined];
     const builder = x.builder;
     const [out, inC, kh, kw] = w.shape as number[];
-    const prefix = `nchwc/${count++}`;
+    const prefix = `${root}/${count++}`;
     const value = (name: string, shape: readonly number[], dtype: Value['dtype'] = 'float32') => new Value(builder, `${prefix}/${name}`, dtype, shape, null);
     const constValue = (dims: readonly number[]) => new Value(builder, constant(dims), 'int64', [dims.length], null);
+    let made = 0;
     const make = (opType: string, domain: string, inputs: (Value | null)[], outputs: Value[], attributes: Record<string, AttributeValue> = {}): void => {
-      nodes.push({ opType, domain, name: `${outputs[0]!.name}/${opType}`, inputs, outputs, attributes });
+      nodes.push({ opType, domain, name: `${prefix}/${opType}_${made++}`, inputs, outputs, attributes });
     };
     // A tensor read by several lowered Convs (a block's input feeds its first Conv and its shortcut) is reordered
     // once; so is a weight read twice.
