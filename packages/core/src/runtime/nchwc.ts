@@ -134,7 +134,7 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
     const builder = x.builder;
     const [out, inC, kh, kw] = w.shape as number[];
     const prefix = `${root}/${count++}`;
-    const value = (name: string, shape: readonly number[], dtype: Value['dtype'] = 'float32') => new Value(builder, `${prefix}/${name}`, dtype, shape, null);
+    const value = (name: string, shape: readonly number[]) => new Value(builder, `${prefix}/${name}`, 'float32', shape, null);
     const constValue = (dims: readonly number[]) => new Value(builder, constant(dims), 'int64', [dims.length], null);
     let made = 0;
     const make = (opType: string, domain: string, inputs: (Value | null)[], outputs: Value[], attributes: Record<string, AttributeValue> = {}): void => {

@@ -22,7 +22,7 @@ export interface RuntimeOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
    * CPU only: run each convolution that ONNX Runtime's blocked-layout (NCHWc) kernels support, and that is large
-   * enough to gain, with those kernels (see nchwc.ts); measured 3-8% off a ResNet-18 training step and about 10%
+   * enough to gain, with those kernels (see nchwc.ts); measured 3-11% off a ResNet-18 training step and about 10%
    * off the convolutional autoencoder's. Default false: the results differ from the standard kernel's by float32
    * rounding, which the chaotic parts of a clustering pipeline (UMAP, the exactly-K cut) can turn into different
    * clusterings, and the library's published figures were measured on the standard kernel.
