@@ -34,7 +34,8 @@ const session = await ort.InferenceSession.create(bytes, {
   intraOpNumThreads: threads,
   ...(mode === 'profile' ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
   ...(process.env.DC_ARENA === '0' ? { enableCpuMemArena: false } : {}),
-  ...(process.env.DC_MEMPATTERN === '0' ? { enableMemPattern: false } : {}),
+  // Off as the Runtime compiles CPU sessions (DC_MEMPATTERN=1 turns ONNX Runtime's memory pattern back on).
+  ...(process.env.DC_MEMPATTERN === '1' ? {} : { enableMemPattern: false }),
   ...(process.env.DC_SPIN === '0' ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   ...(process.env.DC_OPT_MODEL ? { optimizedModelFilePath: process.env.DC_OPT_MODEL } : {}),
 });
