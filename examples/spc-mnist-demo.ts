@@ -75,11 +75,11 @@ async function main(): Promise<void> {
   );
   // update() replaces a bar's whole payload, so every update repeats the bar's name.
   // Progress of the concatenated codes comes as member `ensembleSize` (UMAP and clustering only).
-  const memberNames = Array.from({ length: DEMO_OPTIONS.ensembleSize! }, (_, m) => `autoencoder ${m + 1}`);
-  if (DEMO_OPTIONS.concatenatedMember) memberNames.push('concatenated');
+  const names = Array.from({ length: DEMO_OPTIONS.ensembleSize! }, (_, m) => `autoencoder ${m + 1}`);
+  if (DEMO_OPTIONS.concatenatedMember) names.push('concatenated');
+  const nameWidth = Math.max(...names.map((name) => name.length));
+  const memberNames = names.map((name) => name.padEnd(nameWidth));
   const memberBars = memberNames.map((name) => bars.create(1, 0, { name, stage: 'waiting', info: '' }));
-  const nameWidth = Math.max(...memberNames.map((name) => name.length));
-  memberNames.forEach((name, m) => (memberNames[m] = name.padEnd(nameWidth)));
   const roundName = 'rounds'.padEnd(nameWidth);
   const roundBar = bars.create(DEMO_OPTIONS.maxRounds! + 1, 0, { name: roundName, stage: 'pretraining', info: '' });
 
