@@ -1,4 +1,4 @@
-/** Errors specific to @dc/consensus; both are DcErrors with their own code, so `isInstance` works across copies. */
+/** Errors specific to @dc/consensus; all are DcErrors with their own code, so `isInstance` works across copies. */
 import { DcError } from '@dc/core';
 
 function matches<T extends DcError>(code: string) {
@@ -25,6 +25,28 @@ export class NoExactCutError extends DcError {
   }
 
   static override isInstance = matches<NoExactCutError>('NO_EXACT_CUT');
+}
+
+/**
+ * SPC's first round could use no member: each one's clustering of its latent codes was left out (no exact cut into
+ * K clusters, a cut that left too much noise, or a Gaussian mixture with an empty component).
+ */
+export class SpcNoClusteringError extends DcError {
+  readonly nClusters: number;
+  /** Why each member (and the concatenated codes, when they vote) was left out, in member order. */
+  readonly reasons: readonly string[];
+
+  constructor(nClusters: number, reasons: readonly string[]) {
+    super(
+      `SPC cannot start: no member could be clustered into exactly ${nClusters} clusters (member 0: ${reasons[0] ?? 'no reason given'}). ` +
+        "Try clusterer 'gmm', another hdbscan.minClusterSize or a higher hdbscan.maxNoiseFraction.",
+      'SPC_NO_CLUSTERING',
+    );
+    this.nClusters = nClusters;
+    this.reasons = reasons;
+  }
+
+  static override isInstance = matches<SpcNoClusteringError>('SPC_NO_CLUSTERING');
 }
 
 /** A Gaussian mixture component's covariance is not positive definite (collapsed or too few points). */

@@ -1,4 +1,4 @@
-export { NoExactCutError, SingularCovarianceError } from './errors.js';
+export { NoExactCutError, SingularCovarianceError, SpcNoClusteringError } from './errors.js';
 export {
   fitHdbscan,
   BORUVKA_MAX_DIMENSIONS,

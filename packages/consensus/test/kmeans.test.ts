@@ -25,6 +25,14 @@ describe('fitKMeans', () => {
     expect(km.inertia).toBeCloseTo(s, 8);
   });
 
+  it('labels every row with its nearest returned centroid when the iteration limit ends the run', () => {
+    const km = fitKMeans(x, { k: 5, maxIterations: 1, seed: 2 });
+    expect(Array.from(km.predict(x))).toEqual(Array.from(km.labels));
+    let s = 0;
+    points.forEach((p, i) => p.forEach((v, j) => (s += (v - km.centroids[km.labels[i]! * 3 + j]!) ** 2)));
+    expect(km.inertia).toBeCloseTo(s, 8);
+  });
+
   it('is reproducible from its seed', () => {
     const a = fitKMeans(x, { k: 4, seed: 7 });
     const b = fitKMeans(x, { k: 4, seed: 7 });

@@ -99,6 +99,16 @@ describe('fitUmap', () => {
     expect(trustworthiness(x, cosine.embedding, { k: 10 })).toBeGreaterThan(0.9);
   });
 
+  it('embeds data of fewer dimensions than the layout (PCA start on the axes the data has)', async () => {
+    // two groups on a line, laid out in 3-D: the axis beyond the data's one starts random
+    const line = Tensor.fromArray(Array.from({ length: 120 }, (_, i) => [i < 60 ? i / 60 : 5 + i / 60]), 'float32');
+    const r = await fitUmap(line, { seed: 0, nComponents: 3, nNeighbors: 10, epochs: 50 });
+    expect(r.embedding.shape).toEqual([120, 3]);
+    expect(Array.from(r.embedding.data).every(Number.isFinite)).toBe(true);
+    const again = await fitUmap(line, { seed: 0, nComponents: 3, nNeighbors: 10, epochs: 50 });
+    expect(Array.from(again.embedding.data)).toEqual(Array.from(r.embedding.data));
+  });
+
   it('accepts a precomputed kNN and reports progress for every stage', async () => {
     const nn = await knn(x, { k: 15, metric: 'euclidean', includeSelf: true });
     const stages = new Set<string>();
@@ -128,6 +138,7 @@ describe('fitUmap', () => {
     ['learningRate 0', { learningRate: 0 }, InvalidOptionError],
     ['setOpMixRatio above 1', { setOpMixRatio: 1.5 }, InvalidOptionError],
     ['unknown metric', { metric: 'manhattan' }, InvalidOptionError],
+    ['a PCA start with umap-js', { engine: 'umap-js', init: 'pca' }, InvalidOptionError],
     ['unknown init', { init: 'spectral' }, InvalidOptionError],
     ['unknown engine', { engine: 'python' }, InvalidOptionError],
     ['fractional seed', { seed: 1.5 }, InvalidOptionError],

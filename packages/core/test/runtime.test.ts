@@ -91,6 +91,20 @@ describe('Runtime', () => {
     expect(() => rt.sessionFor('x', make)).toThrow(/disposed/);
   });
 
+  it('releases the sessions under a key prefix and keeps the others', async () => {
+    const rt = await Runtime.create({ device: 'cpu', threads: 1 });
+    const a = await rt.sessionFor('model:1:eval:8', doubler);
+    await rt.sessionFor('model:1:eval:16', doubler);
+    await rt.sessionFor('model:2:eval:8', doubler);
+    expect(await rt.releaseMatching('model:1:')).toBe(2);
+    expect([rt.has('model:1:eval:8'), rt.has('model:1:eval:16'), rt.has('model:2:eval:8')]).toEqual([false, false, true]);
+    await expect(a.run({ x: Tensor.zeros([1, 2]) })).rejects.toThrow(/released/);
+    expect(await rt.releaseMatching('model:1:')).toBe(0);
+    // a released key compiles again on demand
+    expect(await rt.sessionFor('model:1:eval:8', doubler)).not.toBe(a);
+    await rt.dispose();
+  });
+
   it('checks feeds before ONNX Runtime sees them', async () => {
     const rt = await Runtime.create({ device: 'cpu', threads: 1 });
     const s = await rt.sessionFor('doubler', doubler);

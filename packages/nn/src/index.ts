@@ -99,7 +99,7 @@ export {
 export { StepRunner, drawRandom, type StepOutcome } from './train/runner.js';
 export { zeroSlots, cloneTrainState, type TrainState, type OptimizerState } from './train/state.js';
 export { buildForwardGraph, weightFeeds, type ForwardGraph, type ForwardGraphOptions, type InputSpec, type ModelOutputs } from './train/forward.js';
-export { predict, type PredictOptions } from './train/predict.js';
+export { predict, releaseModelSessions, type PredictOptions } from './train/predict.js';
 export { recalibrateBatchNorm, type RecalibrateOptions } from './train/batch-norm-statistics.js';
 export { tensorDataset, planBatches, type Dataset, type BatchPlan } from './train/data.js';
 export {

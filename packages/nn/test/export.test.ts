@@ -90,8 +90,12 @@ describe('exportOnnx', () => {
     state.buffers.set('backbone.1.running_mean', Tensor.fromArray([0.1, -0.2, 0.3, 0, 0.5, -0.1, 0.2, 0]));
     state.buffers.set('backbone.1.running_var', Tensor.fromArray([1.5, 0.5, 2, 1, 0.8, 1.2, 0.9, 3]));
     const x = randn([5, 3, 8, 8], 4);
-    const { predict } = await import('@dc/nn');
+    const { predict, releaseModelSessions } = await import('@dc/nn');
     const engine = await predict(model, state, x, { runtime: await testRuntime() });
+    // predict's compiled session is released on request and rebuilt by the next call
+    expect(await releaseModelSessions(model, await testRuntime())).toBe(1);
+    expect(await releaseModelSessions(model, await testRuntime())).toBe(0);
+    expect(Array.from((await predict(model, state, x, { runtime: await testRuntime() }))['0']!.data)).toEqual(Array.from(engine['0']!.data));
     const path = join(dir, 'heads.onnx');
     await saveOnnx(path, model, state, { inputShape: [3, 8, 8], metadata: { purpose: 'test' } });
     const bytes = exportOnnx(model, state, { inputShape: [3, 8, 8], metadata: { purpose: 'test' } });

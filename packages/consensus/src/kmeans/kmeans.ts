@@ -51,7 +51,9 @@ export function fitKMeans(x: Tensor, options: KMeansOptions): KMeansModel {
     });
     const centroids = new Float64Array(o.k * d);
     result.centroids.forEach((cen, j) => centroids.set(cen, j * d));
-    const labels = Int32Array.from(result.clusters);
+    // ml-kmeans returns the assignment made before its last centroid update; assign to the returned centroids so
+    // labels, predict() on the same rows and inertia agree (they differ when maxIterations ends the run).
+    const labels = nearest(data, n, d, centroids, o.k);
     const inertia = sumSquares(data, n, d, centroids, labels);
     if (!best || inertia < best.inertia) best = { labels, centroids, inertia, iterations: result.iterations, converged: result.converged };
   }

@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DcError, Rng, Tensor, getRuntime, type Device, type Runtime } from '@dc/core';
-import { Trainer, predict, trainInWorker, type ModelState, type TrainProgress } from '@dc/nn';
+import { Trainer, predict, releaseModelSessions, trainInWorker, type ModelState, type TrainProgress } from '@dc/nn';
 import { clusterLatents, type MemberClustering, type MemberLabels } from './cluster.js';
+import { SpcNoClusteringError } from '../errors.js';
 import { readImages, type SpcInput } from './data.js';
 import { ensembleRound, matchLabels, type EnsembleRound } from './ensemble.js';
 import { SpcNetwork, type SpcNetworkConfig } from './network.js';
@@ -107,6 +108,8 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
     }
 
     for (let r = history.length; r <= o.maxRounds; r++) {
+      // A round in which no member could be clustered ends the run; checked here so a resumed run ends there too.
+      if (history[history.length - 1]!.members === 0) break;
       if (agreementDecision(history.map((h) => h.agreed), o.patience).stop) break;
       const t = performance.now();
       fillTargets(round, o.nClusters, o.pseudoLabels, targets);
@@ -128,7 +131,6 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
       // A round where no member could be clustered leaves nothing to train on: keep the previous targets.
       if (next.members > 0) round = next;
       generation = await saveRound(ctx, r, round, history, best, generation, snapshotChanged);
-      if (next.members === 0) break;
     }
 
     const classMaps = await alignHeads(ctx, best.states, best.labels);
@@ -145,6 +147,8 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
       threads: o.threads,
     });
   } finally {
+    // Embedding and head alignment compiled evaluation sessions for this run's network; the result has its own.
+    await releaseModelSessions(ctx.network, runtime);
     if (!o.checkpointDir) await rm(dir, { recursive: true, force: true });
   }
 }
@@ -220,16 +224,28 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   // The members' latent codes, kept for the concatenated labelling.
   const latents: Tensor<'float32'>[] = new Array(e);
   let chain: Promise<unknown> = Promise.resolve();
+  // When one member fails (training or clustering), the others stop: workers after their current step, the lanes
+  // before their next member, queued clusterings before they start. The phase then fails with the first error,
+  // once nothing it started is still running.
+  const stop = new AbortController();
+  const failures: unknown[] = [];
+  const fail = (err: unknown) => {
+    failures.push(err);
+    stop.abort();
+  };
   const work = async (m: number) => {
-    const trained = await trainMember(ctx, stage, r, m, epochs);
+    const trained = await trainMember(ctx, stage, r, m, epochs, stop.signal);
+    if (stop.signal.aborted) return;
     states[m] = trained.state;
     losses[m] = trained.loss;
     // One clustering at a time: UMAP and HDBSCAN run on this thread.
     const c = chain.then(async () => {
+      if (stop.signal.aborted) return { excluded: true, reason: 'another member failed' } as const;
       const latent = await embed(ctx, r, m, trained.state);
       if (o.concatenatedMember) latents[m] = latent;
       return clusterMember(ctx, r, m, latent);
     });
+    c.catch(fail);
     chain = c.catch(() => undefined);
     clusterings[m] = c;
   };
@@ -241,9 +257,11 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   } else {
     let next = 0;
     const lanes = Array.from({ length: Math.min(o.workers, e) }, async () => {
-      while (next < e) await work(next++);
+      while (next < e && !stop.signal.aborted) await work(next++).catch(fail);
     });
     await Promise.all(lanes);
+    await Promise.allSettled(clusterings);
+    if (failures.length > 0) throw failures[0];
   }
   const done = await Promise.all(clusterings);
   // The concatenation of all latent spaces votes as one more labelling (index e in `excluded`).
@@ -252,15 +270,14 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   const excluded: number[] = [];
   done.forEach((c, m) => (c.excluded ? excluded.push(m) : used.push(c)));
   if (used.length === 0 && r === 0) {
-    const reason = done.find((c): c is Extract<MemberClustering, { excluded: true }> => c.excluded)?.reason ?? '';
-    throw new DcError(`SPC cannot start: no member could be clustered into exactly ${o.nClusters} clusters (${reason}). Try clusterer 'gmm', another hdbscan.minClusterSize or a higher hdbscan.maxNoiseFraction.`, 'NO_EXACT_CUT');
+    throw new SpcNoClusteringError(o.nClusters, done.map((c) => (c.excluded ? c.reason : '')));
   }
   const run = losses.filter((l): l is number => l !== null);
   return { states, loss: run.length > 0 ? run.reduce((a, b) => a + b, 0) / run.length : null, clusterings: used, excluded };
 }
 
 /** One member's training phase, in a worker thread or in this one; its state lives in member<m>.ckpt. */
-async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: number, epochs: number): Promise<{ state: ModelState; loss: number | null }> {
+async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: number, epochs: number, signal: AbortSignal): Promise<{ state: ModelState; loss: number | null }> {
   const { o, store } = ctx;
   const file = `member${m}.ckpt`;
   const path = store.path(file);
@@ -293,7 +310,7 @@ async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: numbe
   const fit = { epochs, checkpoint: { path } };
   let state: ModelState;
   if (o.workers > 0) {
-    const out = await trainInWorker({ module: trainJobModule(), args }, { ...(resume ? { resume } : {}), fit, onProgress });
+    const out = await trainInWorker({ module: trainJobModule(), args }, { ...(resume ? { resume } : {}), fit, onProgress, signal });
     state = out.state.model;
   } else {
     const def = createJob(args);

@@ -241,7 +241,8 @@ export function resolveOptions(options: unknown, n: number, imageSize: readonly 
   }, { padding: Math.floor(0.125 * side), flip: false, pretrain: true, rounds: true });
   // The authors' 500 points for 70,000 images, scaled with the dataset; never below minPts.
   const minClusterSize = hdb.minClusterSize ?? Math.max(hdb.minPts, Math.round((500 * n) / 70000));
-  if (o.nClusters * minClusterSize > n) {
+  // Only HDBSCAN's cut needs clusters of that size; a Gaussian mixture takes any K up to n / 2.
+  if (o.clusterer === 'hdbscan' && o.nClusters * minClusterSize > n) {
     throw new InvalidInputError('images', `${n} images cannot hold ${o.nClusters} clusters of at least ${minClusterSize} points (hdbscan.minClusterSize)`);
   }
   const cores = availableParallelism();

@@ -1,7 +1,7 @@
 /** The result of fitSpc: consensus labels, the agreement history, and the ensemble as a classifier. */
 import { writeFile } from 'node:fs/promises';
 import { ShapeError, Tensor, c, getRuntime, validateOptions, type Device } from '@dc/core';
-import { exportOnnx as exportModel, predict as runModel, type ModelState } from '@dc/nn';
+import { exportOnnx as exportModel, predict as runModel, releaseModelSessions, type ModelState } from '@dc/nn';
 import { readImages, type SpcInput } from './data.js';
 import type { SpcNetworkConfig } from './network.js';
 import { SpcEnsembleClassifier, ensembleState } from './predictor.js';
@@ -106,6 +106,11 @@ export class SpcResult {
       labels[i] = best;
     }
     return { labels, probabilities };
+  }
+
+  /** Releases the ONNX Runtime sessions `predict` compiled (one per batch size); a later `predict` recompiles. */
+  async dispose(): Promise<void> {
+    await releaseModelSessions(this.classifier, await getRuntime({ device: this.device, threads: this.threads }));
   }
 
   /**

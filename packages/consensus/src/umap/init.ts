@@ -1,7 +1,8 @@
 /**
  * Initial layouts. 'pca': the leading principal components, found by randomized subspace iteration on up to
  * 10,000 sampled rows, then every row projected; scaled so the largest coordinate is 10 and jittered slightly,
- * as the Python package scales its spectral and PCA layouts. 'random': uniform in [-10, 10], umap-js's only
+ * as the Python package scales its spectral and PCA layouts (axes beyond the data's own dimension start uniform
+ * in [-10, 10]). 'random': uniform in [-10, 10], umap-js's only
  * initialisation.
  */
 import type { Rng } from '@dc/core';
@@ -79,8 +80,10 @@ export function pcaInit(data: Float64Array, n: number, d: number, dim: number, r
     for (let c1 = 0; c1 < b; c1++) for (let c2 = 0; c2 < b; c2++) small[c1 * b + c2] = small[c1 * b + c2]! + t[r * b + c1]! * t[r * b + c2]!;
   }
   const { vectors } = jacobiEigen(small, b);
-  const axes = new Float64Array(dim * d);
-  for (let c = 0; c < dim; c++) {
+  // Data of fewer dimensions than the layout has only d principal directions; the other axes start random.
+  const pcs = Math.min(dim, d);
+  const axes = new Float64Array(pcs * d);
+  for (let c = 0; c < pcs; c++) {
     for (let j = 0; j < d; j++) {
       let s = 0;
       for (let e = 0; e < b; e++) s += q[e * d + j]! * vectors[e * b + c]!;
@@ -90,7 +93,7 @@ export function pcaInit(data: Float64Array, n: number, d: number, dim: number, r
   const y = new Float64Array(n * dim);
   let maxAbs = 0;
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < dim; c++) {
+    for (let c = 0; c < pcs; c++) {
       let s = 0;
       for (let j = 0; j < d; j++) s += (data[i * d + j]! - mean[j]!) * axes[c * d + j]!;
       y[i * dim + c] = s;
@@ -98,7 +101,7 @@ export function pcaInit(data: Float64Array, n: number, d: number, dim: number, r
     }
   }
   const expand = maxAbs > 0 ? 10 / maxAbs : 1;
-  for (let i = 0; i < y.length; i++) y[i] = y[i]! * expand + rng.normal(0, 1e-4);
+  for (let i = 0; i < y.length; i++) y[i] = i % dim < pcs ? y[i]! * expand + rng.normal(0, 1e-4) : rng.uniform(-10, 10);
   return y;
 }
 

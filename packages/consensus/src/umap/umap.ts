@@ -111,6 +111,10 @@ export async function fitUmap(x: Tensor, options: UmapOptions = {}): Promise<Uma
   if (o.minDist > o.spread) {
     throw new InvalidOptionError('fitUmap', 'minDist', `a number <= spread (${o.spread})`, o.minDist);
   }
+  // umap-js only starts from random positions; an explicit 'pca' with it would be silently ignored.
+  if (o.engine === 'umap-js' && (options as { init?: unknown }).init === 'pca') {
+    throw new InvalidOptionError('fitUmap', 'init', "'random' with engine 'umap-js' (umap-js has no PCA start)", 'pca');
+  }
   const k = o.nNeighbors;
   const progress = o.onProgress;
   const rng = new Rng(o.seed);

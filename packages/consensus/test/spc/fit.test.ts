@@ -100,6 +100,9 @@ describe('fitSpc on synthetic image clusters', () => {
     let same = 0;
     for (let i = 0; i < N; i++) if (p.labels[i] === result.labels[i]) same++;
     expect(same / N).toBeGreaterThan(0.9);
+    // dispose() releases predict's sessions; the next call compiles them again and gives the same labels
+    await result.dispose();
+    expect(Array.from((await result.predict(images)).labels)).toEqual(Array.from(p.labels));
   });
 
   it('exports one ONNX model that plain onnxruntime runs with the same outputs as predict', async () => {

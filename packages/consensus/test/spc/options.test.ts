@@ -1,6 +1,12 @@
-/** fitSpc rejects every bad input and option with a typed error before any training starts. */
-import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeError, Tensor, UnknownOptionError } from '@dc/core';
-import { fitSpc, type SpcOptions } from '@dc/consensus';
+/**
+ * fitSpc rejects every bad input and option with a typed error before any training starts, and says which
+ * members failed when no first clustering is usable.
+ */
+import { InvalidInputError, InvalidOptionError, NonFiniteError, Rng, ShapeError, Tensor, UnknownOptionError, disposeSharedRuntimes } from '@dc/core';
+import { NoExactCutError, SpcNoClusteringError, fitSpc, type SpcOptions } from '@dc/consensus';
+import { resolveOptions } from '../../src/spc/options';
+
+afterAll(() => disposeSharedRuntimes());
 
 const images = (n = 40, size = 8) => Tensor.zeros([n, 1, size, size]);
 const ok: SpcOptions = { nClusters: 2, batchSize: 8, umap: { nNeighbors: 5 }, hdbscan: { minPts: 3 } };
@@ -69,6 +75,26 @@ describe('fitSpc input checks', () => {
     const e = await rejects(images(40), { ...ok, nClusters: 4, hdbscan: { minPts: 3, minClusterSize: 11 } });
     expect(InvalidInputError.isInstance(e)).toBe(true);
     expect((e as Error).message).toContain('cannot hold 4 clusters');
+    // the Gaussian mixture has no minimum cluster size
+    const gmm = resolveOptions({ nClusters: 4, clusterer: 'gmm', batchSize: 8, hdbscan: { minPts: 3, minClusterSize: 11 } }, 40, [28, 28]);
+    expect(gmm.clusterer).toBe('gmm');
+  });
+});
+
+describe('fitSpc without a usable first clustering', () => {
+  it('throws SpcNoClusteringError with each member\'s reason', async () => {
+    // 40 noise images: no level of the hierarchy holds exactly 2 clusters of at least 20 points each
+    const rng = new Rng(5);
+    const noise = Tensor.zeros([40, 1, 8, 8]);
+    for (let i = 0; i < noise.data.length; i++) noise.data[i] = rng.uniform();
+    const e = await rejects(noise, { ...ok, ensembleSize: 2, workers: 0, pretrainEpochs: 0, hdbscan: { minPts: 3, minClusterSize: 20 } });
+    expect(SpcNoClusteringError.isInstance(e)).toBe(true);
+    expect(NoExactCutError.isInstance(e)).toBe(false);
+    const err = e as SpcNoClusteringError;
+    expect(err.nClusters).toBe(2);
+    expect(err.reasons).toHaveLength(2);
+    expect(err.reasons.every((r) => r.length > 0)).toBe(true);
+    expect(err.message).toContain('SPC cannot start');
   });
 });
 

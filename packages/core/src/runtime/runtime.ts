@@ -148,6 +148,14 @@ export class Runtime {
     return this.sessions.has(key);
   }
 
+  /** Releases the cached sessions whose keys start with `prefix` (e.g. one model's programs); returns how many. */
+  async releaseMatching(prefix: string): Promise<number> {
+    const matching = [...this.sessions].filter(([key]) => key.startsWith(prefix));
+    // Each session removes its own key when released (a failed compilation already has).
+    await Promise.all(matching.map(async ([, s]) => (await s.catch(() => null))?.release()));
+    return matching.length;
+  }
+
   private async compile(model: ModelDescription | Uint8Array, key: string): Promise<Session> {
     let bytes: Uint8Array;
     let inputs: IOSpec[] = [];

@@ -23,6 +23,15 @@ export function modelId(model: object): number {
   return id;
 }
 
+/**
+ * Releases the sessions that `predict` and `recalibrateBatchNorm` compiled and cached for `model` in `runtime`
+ * (one per batch size, sub-module and input spec); returns how many. A later call compiles them again.
+ */
+export async function releaseModelSessions(model: object, runtime: Runtime): Promise<number> {
+  const id = modelId(model);
+  return (await runtime.releaseMatching(`@dc/nn:eval:${id}:`)) + (await runtime.releaseMatching(`@dc/nn:bn-stats:${id}:`));
+}
+
 export interface EvalProgram {
   session: Session;
   graph: ForwardGraph;
