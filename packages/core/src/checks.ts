@@ -45,6 +45,8 @@ export function assertLabels(argument: string, labels: ArrayLike<number> | Tenso
     if (v < 0 && !(options.allowNoise && v === -1)) {
       throw new InvalidInputError(argument, `labels must be >= 0${options.allowNoise ? ' (or -1 for noise)' : ''}; found ${v} at index ${i}`);
     }
+    // Int32Array would wrap larger values into small (or negative) labels.
+    if (v > 0x7fffffff) throw new InvalidInputError(argument, `labels must be at most 2147483647; found ${v} at index ${i}`);
     out[i] = v;
   }
   return out;

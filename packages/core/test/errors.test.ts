@@ -187,6 +187,10 @@ describe('data checks', () => {
     expect(() => assertLabels('y', [0, -1])).toThrow(InvalidInputError);
     expect(Array.from(assertLabels('y', [0, -1], 2, { allowNoise: true }))).toEqual([0, -1]);
     expect(() => assertLabels('y', [0, -2], 2, { allowNoise: true })).toThrow(InvalidInputError);
+    // Int32Array would wrap these to 0 and -2147483648
+    expect(() => assertLabels('y', [0, 2 ** 32])).toThrow('labels must be at most 2147483647; found 4294967296 at index 1');
+    expect(() => assertLabels('y', [2 ** 31])).toThrow(InvalidInputError);
+    expect(Array.from(assertLabels('y', [2 ** 31 - 1]))).toEqual([2 ** 31 - 1]);
     expect(() => assertLabels('y', Tensor.zeros([2, 2]))).toThrow(ShapeError);
   });
 });

@@ -8,7 +8,7 @@
  * feature space: weak = small Gaussian noise, strong = larger noise plus random features reset to their mean
  * (our addition; the paper only treats images).
  */
-import { InvalidInputError, Rng, ShapeError, Tensor, assertMatrix } from '@dc/core';
+import { InvalidInputError, NonFiniteError, Rng, ShapeError, Tensor, assertMatrix } from '@dc/core';
 import { EmbeddingDataset, ImageDataset, STRONG_PRESETS, imagesToFloat, strongAugment, weakAugment, type ImageStorage, type Normalization } from '@dc/data';
 
 /** Input data of fitRuc: images or embeddings. Ground-truth labels they may carry are never read. */
@@ -47,6 +47,11 @@ function checkAugmented(name: string, out: unknown, like: Tensor): Tensor {
   if (!(out instanceof Tensor)) throw new InvalidInputError(`augment.${name}`, 'must return a Tensor');
   if (out.dtype !== like.dtype || out.shape.length !== like.shape.length || out.shape.some((d, i) => d !== like.shape[i])) {
     throw new ShapeError(`augment.${name}`, like.shape, out.shape, `An augmentation must return rows of the input's shape and dtype (${like.dtype}).`);
+  }
+  // A NaN here would surface far from its cause (as an invalid label guess, or a diverged loss).
+  if (out.dtype === 'float32' || out.dtype === 'float64') {
+    const data = out.data as Float32Array | Float64Array;
+    for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) throw new NonFiniteError(`augment.${name}`, i, data[i]!);
   }
   return out;
 }

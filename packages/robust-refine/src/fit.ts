@@ -25,12 +25,13 @@
  *   - the default networks are small (CPU); pass `network` or `encoder` for others, e.g. ResNet-18.
  * No ground-truth label is read anywhere here.
  */
-import { DEVICES, InvalidInputError, Rng, Tensor, c, getRuntime, validateOptions, type Device, type Runtime } from '@dc/core';
+import { DEVICES, InvalidInputError, InvalidOptionError, Rng, Tensor, c, getRuntime, validateOptions, type Device, type Runtime } from '@dc/core';
 import {
   Module,
   TrainingDivergedError,
   exportOnnx as nnExportOnnx,
   loadCheckpoint,
+  releaseModelSessions,
   saveCheckpoint,
   sgd,
   zeroSlots,
@@ -285,6 +286,11 @@ function resolveOptions(options: RucOptions | undefined) {
     step: c.number({ min: 0 }),
     every: c.int({ min: 1 }),
   }, DEFAULT_TAU2);
+  // A threshold of 1 or more refurbishes nothing: a schedule that gets there would switch co-refurbishing off.
+  const lastTau2 = refurbishThreshold(o.epochs - 1, tau2);
+  if (lastTau2 >= 1) {
+    throw new InvalidOptionError('fitRuc', 'tau2', `a schedule that stays below 1 over the ${o.epochs} epochs (this one reaches ${+lastTau2.toFixed(6)})`, o.tau2);
+  }
   if (o.network && o.encoder) throw new InvalidInputError('options', "give either 'network' or 'encoder', not both");
   if (o.encoder) {
     validateOptions('fitRuc', o.encoder, { module: c.instanceOf(Module), outputDim: c.int({ min: 1 }), state: c.optional(c.object<ModelState>()) }, {});
@@ -294,12 +300,22 @@ function resolveOptions(options: RucOptions | undefined) {
   return { ...o, tau2, unlabeledBatchSize: o.unlabeledBatchSize ?? o.batchSize, lambdaURampUp: o.lambdaURampUp ?? o.epochs };
 }
 
-/** The fields a resumed run must share with the run that wrote the checkpoint. */
-function runSignature(o: Resolved, n: number, k: number, rowShape: readonly number[]): Record<string, unknown> {
+/**
+ * The fields a resumed run must share with the run that wrote the checkpoint: every option that shapes training,
+ * the networks' parameter shapes, and a checksum of the initial clean set (its labels and mask), so a resumed run
+ * reports the selection it started from.
+ */
+function runSignature(o: Resolved, n: number, k: number, rowShape: readonly number[], model: Module, selection: CleanSelection): Record<string, unknown> {
   return {
     n,
     numClusters: k,
     rowShape: [...rowShape],
+    parameters: Object.fromEntries(model.namedParameters().map(([name, spec]) => [name, [...spec.shape]])),
+    selection: selectionChecksum(selection),
+    epsilon: o.epsilon,
+    temperature: o.temperature,
+    alpha: o.alpha,
+    tau2: o.tau2,
     epochs: o.epochs,
     batchSize: o.batchSize,
     unlabeledBatchSize: o.unlabeledBatchSize,
@@ -315,6 +331,24 @@ function runSignature(o: Resolved, n: number, k: number, rowShape: readonly numb
     weightDecay: o.weightDecay,
     nesterov: o.nesterov,
   };
+}
+
+/** FNV-1a over the clean mask and the labels (a fingerprint, not a security hash). */
+function selectionChecksum(selection: CleanSelection): string {
+  let h = 0x811c9dc5;
+  const mix = (v: number) => {
+    h ^= v & 0xff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  for (let i = 0; i < selection.clean.length; i++) {
+    mix(selection.clean[i]!);
+    const l = selection.labels[i]!;
+    mix(l);
+    mix(l >>> 8);
+    mix(l >>> 16);
+    mix(l >>> 24);
+  }
+  return h.toString(16).padStart(8, '0');
 }
 
 function cosine(lr: number, epoch: number, epochs: number): number {
@@ -487,48 +521,56 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
     runtime,
     `${tag}:step`,
   );
-  // Guesses see the u views and, with co-training, the plain x rows (for co-refinement) in one batch.
-  const guessRows = m * bu + (networks === 2 ? bx : 0);
-  const guessFwd = await ForwardRunner.create(model, source.rowShape, guessRows, runtime, `${tag}:guess`, true);
-  const evalFwd = await ForwardRunner.create(model, source.rowShape, o.evalBatchSize, runtime, `${tag}:eval:${o.evalBatchSize}`);
-  const signature = runSignature(o, n, k, source.rowShape);
-
-  const root = new Rng(o.seed);
-  const initRng = root.fork();
-  const calibrate = batchNormCalibration(o.recalibrateBatchNorm, model, source, root.fork(), runtime);
-  let run: RunState;
-  if (o.resume) {
-    run = restoreRun(await loadCheckpoint(o.resume), o.resume, signature, networks, optimizer.slots);
-  } else {
-    const modelStates = initialStates(model, networks, initRng, encoderState);
-    run = {
-      states: modelStates.map((s) => ({ model: s, optimizer: { step: 0, slots: zeroSlots(optimizer.slots, s.parameters, runner.step.trained) } })),
-      labels: selection.labels.slice(),
-      clean: selection.clean.slice(),
-      // No prediction yet to trust: the first epoch keeps the given labels (w = 0).
-      weights: Array.from({ length: networks }, () => new Float32Array(n)),
-      history: [],
-      epochsDone: 0,
-      rng: root.fork(),
-    };
-  }
-
-  const countClean = (mask: Uint8Array) => mask.reduce((s, v) => s + v, 0);
-  const stepsPerEpoch = Math.ceil(n / (bx + bu));
-  const totalSteps = o.epochs * stepsPerEpoch * networks;
-  const elapsed = () => (performance.now() - t0) / 1000;
-  let stepsDone = 0;
-  const stepsBefore = run.epochsDone * stepsPerEpoch * networks;
-  const trainStart = performance.now();
-  // Steps still to run, at the mean time per step so far (the end-of-epoch passes included).
-  const eta = () => (stepsDone > 0 ? ((performance.now() - trainStart) / 1000 / stepsDone) * (totalSteps - stepsBefore - stepsDone) : 0);
-  o.onProgress?.({ type: 'selection', epoch: 0, epochs: o.epochs, cleanSize: countClean(run.clean), elapsedSeconds: elapsed(), etaSeconds: 0 });
-
-  let finalProbs: Float32Array[] | null = null;
-  let stopped = false;
+  // Every session made from here on is released if the run throws; the evaluation session outlives a
+  // successful run for predict().
+  let guessFwd: ForwardRunner | null = null;
+  let evalFwd: ForwardRunner | null = null;
+  let succeeded = false;
   try {
+    // Guesses see the u views and, with co-training, the plain x rows (for co-refinement) in one batch.
+    const guessRows = m * bu + (networks === 2 ? bx : 0);
+    guessFwd = await ForwardRunner.create(model, source.rowShape, guessRows, runtime, `${tag}:guess`, true);
+    evalFwd = await ForwardRunner.create(model, source.rowShape, o.evalBatchSize, runtime, `${tag}:eval:${o.evalBatchSize}`);
+    const signature = runSignature(o, n, k, source.rowShape, model, selection);
+
+    const root = new Rng(o.seed);
+    const initRng = root.fork();
+    const calibrate = batchNormCalibration(o.recalibrateBatchNorm, model, source, root.fork(), runtime);
+    let run: RunState;
+    if (o.resume) {
+      run = restoreRun(await loadCheckpoint(o.resume), o.resume, signature, networks, optimizer.slots);
+    } else {
+      const modelStates = initialStates(model, networks, initRng, encoderState);
+      run = {
+        states: modelStates.map((s) => ({ model: s, optimizer: { step: 0, slots: zeroSlots(optimizer.slots, s.parameters, runner.step.trained) } })),
+        labels: selection.labels.slice(),
+        clean: selection.clean.slice(),
+        // No prediction yet to trust: the first epoch keeps the given labels (w = 0).
+        weights: Array.from({ length: networks }, () => new Float32Array(n)),
+        history: [],
+        epochsDone: 0,
+        rng: root.fork(),
+      };
+    }
+
+    const countClean = (mask: Uint8Array) => mask.reduce((s, v) => s + v, 0);
+    const stepsPerEpoch = Math.ceil(n / (bx + bu));
+    const totalSteps = o.epochs * stepsPerEpoch * networks;
+    const elapsed = () => (performance.now() - t0) / 1000;
+    let stepsDone = 0;
+    const stepsBefore = run.epochsDone * stepsPerEpoch * networks;
+    const trainStart = performance.now();
+    // Steps still to run, at the mean time per step so far (the end-of-epoch passes included).
+    const eta = () => (stepsDone > 0 ? ((performance.now() - trainStart) / 1000 / stepsDone) * (totalSteps - stepsBefore - stepsDone) : 0);
+    o.onProgress?.({ type: 'selection', epoch: 0, epochs: o.epochs, cleanSize: countClean(run.clean), elapsedSeconds: elapsed(), etaSeconds: 0 });
+
+    let finalProbs: Float32Array[] | null = null;
+    let stopped = false;
     for (let epoch = run.epochsDone; epoch < o.epochs; epoch++) {
       const te = performance.now();
+      // The run as it stood when the epoch began: the state a divergence checkpoint keeps, since partway through
+      // the epoch the networks, their step counts and the generator have moved on and match no epoch boundary.
+      const atEpochStart: RunState = { ...run, states: [...run.states], history: [...run.history], rng: Rng.fromState(run.rng.getState()) };
       const lr = cosine(o.lr, epoch, o.epochs);
       // lambda_u follows a linear ramp in fractional epochs (t = epoch + step / steps), from 0.1 lambda_u.
       const rampU = (step: number) =>
@@ -578,7 +620,7 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
           const gradNorm = out.metrics.grad_norm ?? 0;
           if (!Number.isFinite(out.loss) || !Number.isFinite(gradNorm)) {
             const path = o.checkpoint?.path ?? null;
-            if (path) await saveCheckpoint(path, runCheckpoint(run, signature, optimizer.slots));
+            if (path) await saveCheckpoint(path, runCheckpoint(atEpochStart, signature, optimizer.slots));
             throw new TrainingDivergedError(epoch + 1, stepsDone, out.loss, gradNorm, path);
           }
           run.states[net] = out.next;
@@ -645,63 +687,66 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
         break;
       }
     }
-  } finally {
-    // Training sessions are done with; the evaluation session stays for predict().
-    await runner.session.release();
-    await guessFwd.session.release();
-  }
-  finalProbs ??= await predictAll(evalFwd, run.states.map((s) => s.model), (a, b) => source.plain(range(a, b)), n);
+    finalProbs ??= await predictAll(evalFwd, run.states.map((s) => s.model), (a, b) => source.plain(range(a, b)), n);
 
-  const states = run.states.map((s) => s.model);
-  const ensemble = new Ensemble(model, networks);
-  const ensState = ensembleState(states);
-  const ens = average(finalProbs);
-  const transform = source.transform;
-  const evalSessions = new Set([evalFwd.session]);
-  const predictFn = async (newData: RucData, opts: { batchSize?: number } = {}): Promise<RucPrediction> => {
-    const p = validateOptions('RucResult.predict', opts, { batchSize: c.int({ min: 1 }) }, { batchSize: o.evalBatchSize });
-    const x = transformInputs(newData, transform);
-    const rows = x.shape[0]!;
-    const fwd = await ForwardRunner.create(model, source.rowShape, p.batchSize, runtime, `${tag}:eval:${p.batchSize}`);
-    evalSessions.add(fwd.session);
-    const probs = average(await predictAll(fwd, states, (a, b) => x.rows(a, b), rows));
-    return { labels: rowArgmax(probs, k), confidences: rowMax(probs, k), probabilities: new Tensor('float32', probs, [rows, k]) };
-  };
-  return {
-    labels: rowArgmax(ens, k),
-    confidences: rowMax(ens, k),
-    probabilities: new Tensor('float32', ens, [n, k]),
-    numClusters: k,
-    initialLabels: pseudo.labels,
-    initialProbabilities: pseudo.probabilities ? new Tensor('float32', pseudo.probabilities, [n, k]) : null,
-    selection,
-    finalClean: run.clean,
-    finalCleanLabels: run.labels,
-    history: run.history,
-    epochsDone: run.epochsDone,
-    stopped,
-    networkProbabilities: finalProbs.map((p) => new Tensor('float32', p, [n, k])),
-    model,
-    states,
-    transform,
-    seconds: elapsed(),
-    predict: predictFn,
-    async dispose(): Promise<void> {
-      for (const session of evalSessions) await session.release();
-      evalSessions.clear();
-    },
-    async exportOnnx(path?: string): Promise<Uint8Array> {
-      const bytes = nnExportOnnx(ensemble as unknown as Module<never[], unknown>, ensState, {
-        inputShape: source.rowShape,
-        metadata: { 'dc.method': 'RUC', 'dc.numClusters': String(k) },
-      });
-      if (path !== undefined) {
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(path, bytes);
-      }
-      return bytes;
-    },
-  };
+    const states = run.states.map((s) => s.model);
+    const ensemble = new Ensemble(model, networks);
+    const ensState = ensembleState(states);
+    const ens = average(finalProbs);
+    const transform = source.transform;
+    const evalSessions = new Set([evalFwd.session]);
+    const predictFn = async (newData: RucData, opts: { batchSize?: number } = {}): Promise<RucPrediction> => {
+      const p = validateOptions('RucResult.predict', opts, { batchSize: c.int({ min: 1 }) }, { batchSize: o.evalBatchSize });
+      const x = transformInputs(newData, transform);
+      const rows = x.shape[0]!;
+      const fwd = await ForwardRunner.create(model, source.rowShape, p.batchSize, runtime, `${tag}:eval:${p.batchSize}`);
+      evalSessions.add(fwd.session);
+      const probs = average(await predictAll(fwd, states, (a, b) => x.rows(a, b), rows));
+      return { labels: rowArgmax(probs, k), confidences: rowMax(probs, k), probabilities: new Tensor('float32', probs, [rows, k]) };
+    };
+    succeeded = true;
+    return {
+      labels: rowArgmax(ens, k),
+      confidences: rowMax(ens, k),
+      probabilities: new Tensor('float32', ens, [n, k]),
+      numClusters: k,
+      initialLabels: pseudo.labels,
+      initialProbabilities: pseudo.probabilities ? new Tensor('float32', pseudo.probabilities, [n, k]) : null,
+      selection,
+      finalClean: run.clean,
+      finalCleanLabels: run.labels,
+      history: run.history,
+      epochsDone: run.epochsDone,
+      stopped,
+      networkProbabilities: finalProbs.map((p) => new Tensor('float32', p, [n, k])),
+      model,
+      states,
+      transform,
+      seconds: elapsed(),
+      predict: predictFn,
+      async dispose(): Promise<void> {
+        for (const session of evalSessions) await session.release();
+        evalSessions.clear();
+      },
+      async exportOnnx(path?: string): Promise<Uint8Array> {
+        const bytes = nnExportOnnx(ensemble as unknown as Module<never[], unknown>, ensState, {
+          inputShape: source.rowShape,
+          metadata: { 'dc.method': 'RUC', 'dc.numClusters': String(k) },
+        });
+        if (path !== undefined) {
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(path, bytes);
+        }
+        return bytes;
+      },
+    };
+  } finally {
+    await runner.session.release();
+    await guessFwd?.session.release();
+    // The batch-norm recalibration programs @dc/nn cached for the networks; predict() uses the evaluation runner.
+    await releaseModelSessions(model, runtime);
+    if (!succeeded) await evalFwd?.session.release();
+  }
 }
 
 

@@ -89,15 +89,20 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     },
   });
   const losses: number[] = [];
-  await trainer.fit(tensorDataset({ x }), {
-    epochs: o.epochs,
-    batchSize: Math.min(o.batchSize, rows.length),
-    onProgress: (e) => {
-      if (e.type !== 'epoch') return;
-      losses.push(e.loss);
-      o.onEpoch?.(e.epoch, e.epochs, e.loss);
-    },
-  });
+  try {
+    await trainer.fit(tensorDataset({ x }), {
+      epochs: o.epochs,
+      batchSize: Math.min(o.batchSize, rows.length),
+      onProgress: (e) => {
+        if (e.type !== 'epoch') return;
+        losses.push(e.loss);
+        o.onEpoch?.(e.epoch, e.epochs, e.loss);
+      },
+    });
+  } finally {
+    // The trainer owns its own runtime and step session; only the weights are kept.
+    await trainer.dispose();
+  }
 
   // The encoder's weights, renamed relative to the encoder (what `fitRuc` copies into both backbones).
   const strip = (m: Map<string, Tensor<'float32'>>) =>

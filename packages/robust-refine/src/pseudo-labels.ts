@@ -3,7 +3,7 @@
  * ([n, K] rows summing to 1). Both are read once into one plain form: the argmax label of every sample, the
  * probabilities when given, and the number of clusters.
  */
-import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeError, Tensor, assertLabels } from '@dc/core';
+import { InvalidInputError, NonFiniteError, ShapeError, Tensor, assertLabels, c, validateOptions } from '@dc/core';
 
 /** Hard labels (array, typed array, rank-1 tensor) or probabilities (rank-2 tensor or array of rows). */
 export type PseudoLabelInput = ArrayLike<number> | Tensor | readonly (readonly number[])[];
@@ -38,11 +38,13 @@ function isRows(value: unknown): value is readonly (readonly number[])[] {
 
 /** Reads and checks pseudo-labels; throws ShapeError, InvalidInputError or NonFiniteError naming the problem. */
 export function readPseudoLabels(input: PseudoLabelInput, options: ReadPseudoLabelsOptions = {}): PseudoLabels {
-  const argument = options.argument ?? 'pseudoLabels';
-  const tolerance = options.tolerance ?? 1e-3;
-  if (options.numClusters !== undefined && !(Number.isInteger(options.numClusters) && options.numClusters >= 2)) {
-    throw new InvalidOptionError('readPseudoLabels', 'numClusters', 'an integer >= 2', options.numClusters);
-  }
+  const o = validateOptions('readPseudoLabels', options, {
+    n: c.optional(c.int({ min: 1 })),
+    numClusters: c.optional(c.int({ min: 2 })),
+    tolerance: c.number({ min: 0 }),
+    argument: c.string(),
+  }, { tolerance: 1e-3, argument: 'pseudoLabels' });
+  const { argument, tolerance } = o;
   let t: Tensor | null = null;
   if (input instanceof Tensor) t = input;
   else if (isRows(input)) {
@@ -52,15 +54,15 @@ export function readPseudoLabels(input: PseudoLabelInput, options: ReadPseudoLab
     }
     t = Tensor.fromArray(input as number[][], 'float64');
   }
-  if (t !== null && t.rank === 2) return readProbabilities(t, argument, tolerance, options.n, options.numClusters);
+  if (t !== null && t.rank === 2) return readProbabilities(t, argument, tolerance, o.n, o.numClusters);
   if (t !== null && t.rank !== 1) throw new ShapeError(argument, '[n] (hard labels) or [n, K] (probabilities)', t.shape);
   if (t === null && (input === null || typeof input !== 'object' || typeof (input as ArrayLike<number>).length !== 'number')) {
     throw new InvalidInputError(argument, 'expected hard labels (an array or rank-1 tensor) or probabilities (an [n, K] tensor)');
   }
-  const labels = assertLabels(argument, (t ?? input) as ArrayLike<number> | Tensor, options.n);
+  const labels = assertLabels(argument, (t ?? input) as ArrayLike<number> | Tensor, o.n);
   let max = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i]! > max) max = labels[i]!;
-  const numClusters = options.numClusters ?? Math.max(2, max + 1);
+  const numClusters = o.numClusters ?? Math.max(2, max + 1);
   if (max >= numClusters) {
     throw new InvalidInputError(argument, `labels must lie in 0..${numClusters - 1} for ${numClusters} clusters; found ${max}`);
   }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { InvalidInputError, InvalidOptionError, ShapeError, Tensor, UnknownOptionError, disposeSharedRuntimes } from '@dc/core';
+import { InvalidInputError, InvalidOptionError, Rng, ShapeError, Tensor, UnknownOptionError, disposeSharedRuntimes, getRuntime } from '@dc/core';
+import { TrainingDivergedError } from '@dc/nn';
 import { evaluateRuc, fitRuc, selectCleanSamples, type RucOptions, type RucProgress } from '@dc/robust-refine';
 import { accuracy, blobs } from './blobs';
 
@@ -11,6 +12,16 @@ afterAll(() => disposeSharedRuntimes());
 // 4 overlapping blobs in 8-D, 30% of the pseudo-labels moved to a wrong cluster.
 const data = blobs(600, 4, 8, 0.3, 7, 2.5);
 const quick: RucOptions = { epochs: 2, batchSize: 32, width: 32, seed: 3, k: 10, threads: 1 };
+
+/** Sessions fitRuc runs have left in the shared runtime of `quick` (keys '<run>:<role>'). */
+async function rucSessions(): Promise<string[]> {
+  const runtime = await getRuntime({ device: 'cpu', threads: 1 });
+  const keys: string[] = [];
+  for (let i = 1; i <= 500; i++) {
+    for (const role of ['step', 'guess', 'eval:512']) if (runtime.has(`@dc/robust-refine:fit${i}:${role}`)) keys.push(`${i}:${role}`);
+  }
+  return keys;
+}
 
 describe('fitRuc learnability', () => {
   it('recovers accuracy well above the corrupted labels (metric strategy, co-training)', async () => {
@@ -97,10 +108,80 @@ describe('fitRuc behaviour', () => {
       expect(resumed.history).toEqual(full.history.map((h, i) => ({ ...h, seconds: resumed.history[i]!.seconds })));
       expect(Array.from(resumed.probabilities.data)).toEqual(Array.from(full.probabilities.data));
       await expect(fitRuc(data.x, data.noisy, { ...opts, batchSize: 16, resume: path })).rejects.toThrow(/batchSize/);
+      // options outside the batch plan count too: the loss, the schedule, the networks and the initial clean set
+      await expect(fitRuc(data.x, data.noisy, { ...opts, epsilon: 0.1, resume: path })).rejects.toThrow(/epsilon/);
+      await expect(fitRuc(data.x, data.noisy, { ...opts, tau2: { start: 0.8 }, resume: path })).rejects.toThrow(/tau2/);
+      await expect(fitRuc(data.x, data.noisy, { ...opts, width: 16, resume: path })).rejects.toThrow(/parameters/);
+      await expect(fitRuc(data.x, data.noisy, { ...opts, k: 20, resume: path })).rejects.toThrow(/selection/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('keeps the start of a diverging epoch as its checkpoint, which resumes exactly, and releases its sessions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ruc-'));
+    try {
+      const path = join(dir, 'ruc.ckpt');
+      // A custom strong view (feature noise) that can be switched to emit a huge value from the third epoch on:
+      // the label-smoothed term then overflows and the loss is not finite.
+      let poison = false;
+      const strong = (x: Tensor, rng: Rng): Tensor => {
+        const out = x.clone();
+        for (let i = 0; i < out.data.length; i++) out.data[i] = (out.data[i] as number) + 0.3 * rng.normal();
+        if (poison) out.data[0] = 1e30;
+        return out;
+      };
+      const opts: RucOptions = { ...quick, epochs: 3, embeddings: data.x, augment: { strong } };
+      const full = await fitRuc(data.x, data.noisy, opts);
+      await full.dispose();
+      const before = await rucSessions();
+      const failed = fitRuc(data.x, data.noisy, {
+        ...opts,
+        checkpoint: { path, everyEpochs: 10 }, // no end-of-epoch checkpoint before the failure
+        onProgress: (e) => {
+          if (e.type === 'epoch' && e.epoch === 2) poison = true;
+        },
+      });
+      await expect(failed).rejects.toThrow(TrainingDivergedError);
+      expect(await rucSessions()).toEqual(before);
+      poison = false;
+      // The checkpoint holds the run after epoch 2 (not partway into epoch 3), so the resumed run is the full one.
+      const resumed = await fitRuc(data.x, data.noisy, { ...opts, resume: path });
+      expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+      expect(resumed.history).toEqual(full.history.map((h, i) => ({ ...h, seconds: resumed.history[i]!.seconds })));
+      expect(Array.from(resumed.probabilities.data)).toEqual(Array.from(full.probabilities.data));
+      await resumed.dispose();
+      // a run that fails before training (a checkpoint from another run) releases its sessions too
+      await expect(fitRuc(data.x, data.noisy, { ...opts, lr: 0.02, resume: path })).rejects.toThrow(/lr/);
+      expect(await rucSessions()).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('rejects an augmentation that returns NaN, naming it', async () => {
+    const weak = (x: Tensor): Tensor => {
+      const out = x.clone();
+      out.data[3] = NaN;
+      return out;
+    };
+    await expect(fitRuc(data.x, data.noisy, { ...quick, epochs: 1, embeddings: data.x, augment: { weak } })).rejects.toThrow(/augment\.weak/);
+  });
+
+  it('scores probabilities that fitRuc accepted (rows within 1e-3 of 1)', async () => {
+    const probs = Tensor.zeros([600, 4]);
+    for (let i = 0; i < 600; i++) {
+      const conf = i % 3 === 0 ? 0.995 : 0.7;
+      // rows sum to 1.0005: inside fitRuc's tolerance, outside @dc/metrics' default 1e-4
+      for (let j = 0; j < 4; j++) probs.data[i * 4 + j] = 1.0005 * (j === data.noisy[i] ? conf : (1 - conf) / 3);
+    }
+    const r = await fitRuc(data.x, probs, { ...quick, epochs: 1 });
+    const ev = evaluateRuc(r, data.truth);
+    expect(ev.accuracyBefore).toBeCloseTo(0.7, 2);
+    expect(() => evaluateRuc(r, data.truth, { bin: 10 } as never)).toThrow(UnknownOptionError);
+    expect(() => evaluateRuc(r, data.truth, { bins: 0 })).toThrow(InvalidOptionError);
+    await r.dispose();
+  }, 60_000);
 
   it('takes probabilities and a precomputed selection', async () => {
     const probs = Tensor.zeros([600, 4]);
@@ -138,6 +219,9 @@ describe('fitRuc input checks', () => {
     await expect(fitRuc(x, y, { ...quick, embeddings: x, k: 0 })).rejects.toThrow(InvalidOptionError);
     await expect(fitRuc(x, Tensor.full([600, 4], 0.25), { ...quick, tau1: 1 })).rejects.toThrow(InvalidOptionError);
     await expect(fitRuc(x, y, { ...quick, embeddings: x, tau2: { start: 1.2 } })).rejects.toThrow(InvalidOptionError);
+    // a schedule that would reach 1 (and refurbish nothing from then on) within the run
+    await expect(fitRuc(x, y, { ...quick, embeddings: x, tau2: { start: 0.95, step: 0.05, every: 1 } })).rejects.toThrow(/stays below 1 over the 2 epochs/);
+    await expect(fitRuc(x, y, { ...quick, embeddings: x, epochs: 1, tau2: { start: 0.95, step: 0.05, every: 1 } })).resolves.toBeDefined();
   });
 
   it('rejects unknown and invalid options', async () => {

@@ -59,6 +59,8 @@ describe('sharpening', () => {
     expect(() => sharpen([0.5, 0.5], 2, 0)).toThrow(InvalidOptionError);
     expect(() => sharpen([0, 0], 2, 0.5)).toThrow(InvalidInputError);
     expect(() => sharpen([0.5, 0.5, 0], 2, 0.5)).toThrow(InvalidInputError);
+    // T = 0.5 squares: a negative entry would come out positive
+    expect(() => sharpen([-0.5, 0.5, 1], 3, 0.5)).toThrow(/must be >= 0; found -0.5 at row 0, column 0/);
   });
 });
 

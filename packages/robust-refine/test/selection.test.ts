@@ -27,6 +27,22 @@ describe('readPseudoLabels', () => {
   it('rejects non-integer and negative labels', () => {
     expect(() => readPseudoLabels([0, 1.5])).toThrow(InvalidInputError);
     expect(() => readPseudoLabels([0, -1])).toThrow(InvalidInputError);
+    expect(() => readPseudoLabels([0, NaN])).toThrow(InvalidInputError);
+  });
+
+  it('rejects labels too large for 32 bits instead of wrapping them', () => {
+    expect(() => readPseudoLabels([0, 1, 2, 2 ** 32])).toThrow(/at most 2147483647/);
+    expect(() => readPseudoLabels([0, 2 ** 31])).toThrow(InvalidInputError);
+  });
+
+  it('checks its options', () => {
+    expect(() => readPseudoLabels([0, 1], { numCluster: 3 } as never)).toThrow(UnknownOptionError);
+    expect(() => readPseudoLabels([[0.9, 0.9]], { tolerance: NaN })).toThrow(InvalidOptionError);
+    expect(() => readPseudoLabels([[0.5, 0.5]], { tolerance: -1 })).toThrow(InvalidOptionError);
+    expect(() => readPseudoLabels([0, 1], { numClusters: 1 })).toThrow(InvalidOptionError);
+    // a looser tolerance accepts what the default rejects
+    expect(() => readPseudoLabels([[0.5, 0.502]])).toThrow(/sum to 1/);
+    expect(readPseudoLabels([[0.5, 0.502]], { tolerance: 0.01 }).labels[0]).toBe(1);
   });
 
   it('rejects labels beyond numClusters', () => {

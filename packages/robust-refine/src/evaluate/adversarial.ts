@@ -95,86 +95,89 @@ export async function adversarialAccuracy(target: AttackTarget, data: RucData, t
   if (truthValues.length !== n) throw new InvalidInputError('truth', `expected ${n} labels, got ${truthValues.length}`);
   const batch = Math.min(o.batchSize, n);
   const program = await attackProgram(target, rowShape, batch, o.device, o.threads);
+  try {
 
-  // Per-element step scale and valid range in the network's input space.
-  const scale = new Float32Array(rowSize).fill(1);
-  const lo = new Float32Array(rowSize).fill(-Infinity);
-  const hi = new Float32Array(rowSize).fill(Infinity);
-  if (target.transform.kind === 'images') {
-    const [ch, h, w] = target.transform.imageShape;
-    const mean = target.transform.normalization?.mean ?? new Array<number>(ch).fill(0);
-    const std = target.transform.normalization?.std ?? new Array<number>(ch).fill(1);
-    for (let cc = 0; cc < ch; cc++) {
-      for (let p = cc * h * w; p < (cc + 1) * h * w; p++) {
-        scale[p] = 1 / std[cc]!;
-        lo[p] = -mean[cc]! / std[cc]!;
-        hi[p] = (1 - mean[cc]!) / std[cc]!;
-      }
-    }
-  }
-
-  const run = async (xs: Float32Array, ys: Float32Array): Promise<{ probs: Float32Array; grad: Float32Array }> => {
-    const out = await program.session.run({
-      input: new Tensor('float32', xs, [batch, ...rowShape]),
-      target: new Tensor('float32', ys, [batch, k]),
-    });
-    return { probs: out.output!.data as Float32Array, grad: out.grad!.data as Float32Array };
-  };
-
-  // Clean predictions and their mapping to classes.
-  const cleanPred = new Int32Array(n);
-  for (let start = 0; start < n; start += batch) {
-    const rows = Math.min(batch, n - start);
-    const xs = new Float32Array(batch * rowSize);
-    xs.set(x.data.subarray(start * rowSize, (start + rows) * rowSize));
-    const { probs } = await run(xs, new Float32Array(batch * k));
-    cleanPred.set(rowArgmax(probs, k).subarray(0, rows), start);
-  }
-  const acc = clusteringAccuracy(cleanPred, truthValues);
-  const classToCluster = new Map<number, number>();
-  const clusterToClass = new Map<number, number>();
-  for (const p of acc.mapping) {
-    classToCluster.set(p.class, p.cluster);
-    clusterToClass.set(p.cluster, p.class);
-  }
-  const correct = (pred: number, i: number) => clusterToClass.get(pred) === truthValues[i];
-
-  const points: AdversarialPoint[] = [];
-  const steps = o.attack === 'fgsm' ? 1 : o.iterations;
-  for (const eps of o.epsilons) {
-    let right = 0;
-    for (let start = 0; start < n; start += batch) {
-      const rows = Math.min(batch, n - start);
-      const x0 = new Float32Array(batch * rowSize);
-      x0.set(x.data.subarray(start * rowSize, (start + rows) * rowSize));
-      const ys = new Float32Array(batch * k);
-      for (let r = 0; r < rows; r++) {
-        const i = start + r;
-        ys[r * k + (classToCluster.get(truthValues[i]!) ?? cleanPred[i]!)] = 1;
-      }
-      const xa = x0.slice();
-      const alpha = eps / steps;
-      for (let s = 0; s < steps && eps > 0; s++) {
-        const { grad } = await run(xa, ys);
-        for (let r = 0; r < rows; r++) {
-          for (let p = 0; p < rowSize; p++) {
-            const idx = r * rowSize + p;
-            const g = grad[idx]!;
-            const step = g > 0 ? alpha : g < 0 ? -alpha : 0;
-            let v = xa[idx]! + step * scale[p]!;
-            // Stay within epsilon of the clean input (BIM's clip) and within the valid input range.
-            const radius = eps * scale[p]!;
-            v = Math.min(Math.max(v, x0[idx]! - radius), x0[idx]! + radius);
-            xa[idx] = Math.min(Math.max(v, lo[p]!), hi[p]!);
-          }
+    // Per-element step scale and valid range in the network's input space.
+    const scale = new Float32Array(rowSize).fill(1);
+    const lo = new Float32Array(rowSize).fill(-Infinity);
+    const hi = new Float32Array(rowSize).fill(Infinity);
+    if (target.transform.kind === 'images') {
+      const [ch, h, w] = target.transform.imageShape;
+      const mean = target.transform.normalization?.mean ?? new Array<number>(ch).fill(0);
+      const std = target.transform.normalization?.std ?? new Array<number>(ch).fill(1);
+      for (let cc = 0; cc < ch; cc++) {
+        for (let p = cc * h * w; p < (cc + 1) * h * w; p++) {
+          scale[p] = 1 / std[cc]!;
+          lo[p] = -mean[cc]! / std[cc]!;
+          hi[p] = (1 - mean[cc]!) / std[cc]!;
         }
       }
-      const { probs } = await run(xa, ys);
-      const pred = rowArgmax(probs, k);
-      for (let r = 0; r < rows; r++) if (correct(pred[r]!, start + r)) right++;
     }
-    points.push({ epsilon: eps, accuracy: right / n });
+
+    const run = async (xs: Float32Array, ys: Float32Array): Promise<{ probs: Float32Array; grad: Float32Array }> => {
+      const out = await program.session.run({
+        input: new Tensor('float32', xs, [batch, ...rowShape]),
+        target: new Tensor('float32', ys, [batch, k]),
+      });
+      return { probs: out.output!.data as Float32Array, grad: out.grad!.data as Float32Array };
+    };
+
+    // Clean predictions and their mapping to classes.
+    const cleanPred = new Int32Array(n);
+    for (let start = 0; start < n; start += batch) {
+      const rows = Math.min(batch, n - start);
+      const xs = new Float32Array(batch * rowSize);
+      xs.set(x.data.subarray(start * rowSize, (start + rows) * rowSize));
+      const { probs } = await run(xs, new Float32Array(batch * k));
+      cleanPred.set(rowArgmax(probs, k).subarray(0, rows), start);
+    }
+    const acc = clusteringAccuracy(cleanPred, truthValues);
+    const classToCluster = new Map<number, number>();
+    const clusterToClass = new Map<number, number>();
+    for (const p of acc.mapping) {
+      classToCluster.set(p.class, p.cluster);
+      clusterToClass.set(p.cluster, p.class);
+    }
+    const correct = (pred: number, i: number) => clusterToClass.get(pred) === truthValues[i];
+
+    const points: AdversarialPoint[] = [];
+    const steps = o.attack === 'fgsm' ? 1 : o.iterations;
+    for (const eps of o.epsilons) {
+      let right = 0;
+      for (let start = 0; start < n; start += batch) {
+        const rows = Math.min(batch, n - start);
+        const x0 = new Float32Array(batch * rowSize);
+        x0.set(x.data.subarray(start * rowSize, (start + rows) * rowSize));
+        const ys = new Float32Array(batch * k);
+        for (let r = 0; r < rows; r++) {
+          const i = start + r;
+          ys[r * k + (classToCluster.get(truthValues[i]!) ?? cleanPred[i]!)] = 1;
+        }
+        const xa = x0.slice();
+        const alpha = eps / steps;
+        for (let s = 0; s < steps && eps > 0; s++) {
+          const { grad } = await run(xa, ys);
+          for (let r = 0; r < rows; r++) {
+            for (let p = 0; p < rowSize; p++) {
+              const idx = r * rowSize + p;
+              const g = grad[idx]!;
+              const step = g > 0 ? alpha : g < 0 ? -alpha : 0;
+              let v = xa[idx]! + step * scale[p]!;
+              // Stay within epsilon of the clean input (BIM's clip) and within the valid input range.
+              const radius = eps * scale[p]!;
+              v = Math.min(Math.max(v, x0[idx]! - radius), x0[idx]! + radius);
+              xa[idx] = Math.min(Math.max(v, lo[p]!), hi[p]!);
+            }
+          }
+        }
+        const { probs } = await run(xa, ys);
+        const pred = rowArgmax(probs, k);
+        for (let r = 0; r < rows; r++) if (correct(pred[r]!, start + r)) right++;
+      }
+      points.push({ epsilon: eps, accuracy: right / n });
+    }
+    return { attack: o.attack, iterations: steps, cleanAccuracy: acc.accuracy, points };
+  } finally {
+    await program.session.release();
   }
-  await program.session.release();
-  return { attack: o.attack, iterations: steps, cleanAccuracy: acc.accuracy, points };
 }

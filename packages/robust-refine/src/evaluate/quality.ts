@@ -3,7 +3,7 @@
  * (clean-set quality per strategy as in the paper's Table 6; ACC/NMI/ARI and calibration before and after) and
  * never feed anything back into training.
  */
-import { InvalidInputError, Tensor } from '@dc/core';
+import { InvalidInputError, Tensor, c, validateOptions } from '@dc/core';
 import { cleanSetQuality, evaluateClustering, type CleanSetQuality, type Evaluation, type LabelInput } from '@dc/metrics';
 import type { RucResult } from '../fit.js';
 import { oneHot } from '../refine/labels.js';
@@ -57,10 +57,13 @@ export function evaluateRuc(result: RucResult, truth: LabelInput, options: { bin
   const k = result.numClusters;
   const truthLength = truth instanceof Tensor ? truth.shape[0] : (truth as ArrayLike<number>).length;
   if (truthLength !== n) throw new InvalidInputError('truth', `expected ${n} labels, got ${String(truthLength)}`);
-  const bins = options.bins ?? 15;
+  const { bins } = validateOptions('evaluateRuc', options, { bins: c.int({ min: 1 }) }, { bins: 15 });
   const beforeProbs = result.initialProbabilities ?? new Tensor('float32', oneHot(result.initialLabels, k), [n, k]);
-  const before = evaluateClustering(result.initialLabels, truth, { probabilities: beforeProbs, bins, clean: result.selection.clean });
-  const after = evaluateClustering(result.labels, truth, { probabilities: result.probabilities, bins, tolerance: 1e-3 });
+  // The input probabilities were accepted by fitRuc with rows summing to 1 within 1e-3 (readPseudoLabels), and
+  // the networks' float32 means are as close; score both with that tolerance.
+  const tolerance = 1e-3;
+  const before = evaluateClustering(result.initialLabels, truth, { probabilities: beforeProbs, bins, clean: result.selection.clean, tolerance });
+  const after = evaluateClustering(result.labels, truth, { probabilities: result.probabilities, bins, tolerance });
   return {
     before,
     after,

@@ -57,7 +57,12 @@ export function sharpen(p: ArrayLike<number>, numClusters: number, temperature: 
   for (let r = 0; r < rows; r++) {
     const o = r * numClusters;
     let max = 0;
-    for (let j = 0; j < numClusters; j++) max = Math.max(max, p[o + j]!);
+    for (let j = 0; j < numClusters; j++) {
+      const v = p[o + j]!;
+      // A negative entry has no real power for most T, and even powers would turn it positive.
+      if (v < 0) throw new InvalidInputError('p', `sharpen: probabilities must be >= 0; found ${v} at row ${r}, column ${j}`);
+      max = Math.max(max, v);
+    }
     if (!(max > 0)) throw new InvalidInputError('p', `sharpen: row ${r} has no positive entry`);
     let sum = 0;
     const row = new Float64Array(numClusters);
