@@ -73,6 +73,28 @@ describe('checkpoint format', () => {
     expect(() => decodeCheckpoint(bytes)).toThrow(message);
   });
 
+  // Valid JSON that lacks what a restore reads: a CheckpointError at load time, not a TypeError later.
+  it.each([
+    ['no progress', (h: Record<string, unknown>) => delete h.progress, /progress/],
+    ['a negative step count', (h: Record<string, unknown>) => ((h.progress as Record<string, unknown>).globalStep = -1), /progress/],
+    ['no optimizer', (h: Record<string, unknown>) => delete h.optimizer, /optimizer/],
+    ['no random generator state', (h: Record<string, unknown>) => delete h.rng, /random generator/],
+    ['a damaged epoch generator state', (h: Record<string, unknown>) => (h.epochRng = { s: [1, 2] }), /epoch generator/],
+  ])('rejects a header with %s', (_label, damage, message) => {
+    const bytes = encodeCheckpoint(sample());
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const length = view.getUint32(12, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + length))) as Record<string, unknown>;
+    damage(header);
+    // Same length, so the tensor offsets stay valid: pad the JSON with spaces.
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(length, ' '));
+    expect(json.byteLength).toBe(length);
+    const damaged = bytes.slice();
+    damaged.set(json, 16);
+    expect(() => decodeCheckpoint(damaged)).toThrow(CheckpointError);
+    expect(() => decodeCheckpoint(damaged)).toThrow(message);
+  });
+
   it('a missing file is a CheckpointError naming the path', async () => {
     await expect(loadCheckpoint(join(dir, 'nope.ckpt'))).rejects.toThrow(/nope\.ckpt/);
   });

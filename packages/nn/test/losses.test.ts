@@ -1,4 +1,4 @@
-import { GraphError, InvalidOptionError, ShapeError, Tensor, type GraphBuilder, type Value } from '@dc/core';
+import { GraphError, InvalidOptionError, ShapeError, Tensor, UnknownOptionError, type GraphBuilder, type Value } from '@dc/core';
 import { crossEntropy, doubleSoftmaxCrossEntropy, entropyOfMean, infoNce, mse, ntXent, scanLoss, scanLossTerms } from '@dc/nn';
 import { disposeTestRuntime, randn, runGraph, scalar } from './helpers';
 
@@ -100,6 +100,13 @@ describe('crossEntropy', () => {
     ['weights of the wrong length', (g: GraphBuilder) => crossEntropy(g, g.input('x', 'float32', [N, C]), g.input('y', 'int64', [N]), { weights: g.input('w', 'float32', [2]) }), ShapeError],
     ['labelSmoothing = 1', (g: GraphBuilder) => crossEntropy(g, g.input('x', 'float32', [N, C]), g.input('y', 'int64', [N]), { labelSmoothing: 1 }), InvalidOptionError],
     ['an unknown reduction', (g: GraphBuilder) => crossEntropy(g, g.input('x', 'float32', [N, C]), g.input('y', 'int64', [N]), { reduction: 'avg' as never }), InvalidOptionError],
+    // misspelt options would otherwise be ignored
+    ['a misspelt option', (g: GraphBuilder) => crossEntropy(g, g.input('x', 'float32', [N, C]), g.input('y', 'int64', [N]), { labelSmothing: 0.1 } as never), UnknownOptionError],
+    ['an unknown mse reduction', (g: GraphBuilder) => mse(g, g.input('x', 'float32', [N, C]), g.input('t', 'float32', [N, C]), { reduction: 'batchmean' as never }), InvalidOptionError],
+    ['an unknown mse option', (g: GraphBuilder) => mse(g, g.input('x', 'float32', [N, C]), g.input('t', 'float32', [N, C]), { reduce: 'sum' } as never), UnknownOptionError],
+    ['an unknown ntXent option', (g: GraphBuilder) => ntXent(g, g.input('a', 'float32', [N, C]), g.input('b', 'float32', [N, C]), { tau: 0.1 } as never), UnknownOptionError],
+    ['an unknown infoNce option', (g: GraphBuilder) => infoNce(g, g.input('q', 'float32', [N, C]), g.input('k', 'float32', [N, C]), g.input('m', 'float32', [8, C]), { temp: 0.1 } as never), UnknownOptionError],
+    ['an unknown scanLoss option', (g: GraphBuilder) => scanLoss(g, g.input('a', 'float32', [N, C]), g.input('b', 'float32', [N, C]), { weight: 2 } as never), UnknownOptionError],
   ])('rejects %s', async (_label, build, type) => {
     const { GraphBuilder } = await import('@dc/core');
     expect(() => build(new GraphBuilder())).toThrow(type as never);

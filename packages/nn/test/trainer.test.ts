@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError, InvalidOptionError, Rng, Tensor, UnknownOptionError, type Value } from '@dc/core';
+import { InvalidInputError, InvalidOptionError, NonFiniteError, Rng, Tensor, UnknownOptionError, type Value } from '@dc/core';
 import {
   BatchNorm1d,
   BatchNorm2d,
@@ -19,6 +19,7 @@ import {
   adam,
   cosineLr,
   crossEntropy,
+  decodeCheckpoint,
   loadCheckpoint,
   sgd,
   tensorDataset,
@@ -262,8 +263,34 @@ describe('the training loop', () => {
     ['an unknown option', () => new Trainer({ model: new MLP({ inputDim: 2, outputDim: 2 }), loss: ceLoss, optimizer: sgd({ lr: 1 }), epochs: 3 } as never), UnknownOptionError],
     ['a negative seed', () => new Trainer({ model: new MLP({ inputDim: 2, outputDim: 2 }), loss: ceLoss, optimizer: sgd({ lr: 1 }), seed: -1 }), InvalidOptionError],
     ['a state that does not fit the model', () => new Trainer({ model: new MLP({ inputDim: 2, outputDim: 2 }), loss: ceLoss, optimizer: sgd({ lr: 1 }), state: new MLP({ inputDim: 3, outputDim: 2 }).init() }), InvalidInputError],
+    ['a state with a NaN weight', () => {
+      const model = new MLP({ inputDim: 2, outputDim: 2 });
+      const state = model.init();
+      state.parameters.values().next().value!.data[1] = NaN;
+      return new Trainer({ model, loss: ceLoss, optimizer: sgd({ lr: 1 }), state });
+    }, NonFiniteError],
+    ['a scalar named like the learning rate', () => new Trainer({ model: new MLP({ inputDim: 2, outputDim: 2 }), loss: ceLoss, optimizer: sgd({ lr: 1 }), scalars: { lr: 0.5 } }), InvalidOptionError],
+    ['an EMA momentum above 1', () => {
+      const model = new MLP({ inputDim: 2, outputDim: 2 });
+      return new Trainer({ model, loss: ceLoss, optimizer: sgd({ lr: 1 }), ema: { target: 'layers', source: 'layers', momentum: 1.5 } as never });
+    }, InvalidOptionError],
   ])('rejects %s', (_label, make, type) => {
     expect(make).toThrow(type as never);
+  });
+
+  it('rejects frozen names that match no parameter (they would freeze nothing)', async () => {
+    const trainer = new Trainer({ model: new MLP({ inputDim: 4, outputDim: 3 }), loss: ceLoss, optimizer: sgd({ lr: 0.1 }), frozen: ['layer.0.'], runtime: await testRuntime() });
+    await expect(trainer.fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow(/frozen/);
+    await trainer.dispose();
+  });
+
+  it('a batch that fails to load leaves the generator where it was', async () => {
+    const trainer = new Trainer({ model: new MLP({ inputDim: 4, outputDim: 3 }), loss: ceLoss, optimizer: sgd({ lr: 0.1 }), runtime: await testRuntime() });
+    const before = trainer.checkpoint().rng;
+    const broken = { size: data.size, batch: () => { throw new Error('disk gone'); } };
+    await expect(trainer.fit(broken, { epochs: 1, batchSize: 8, shuffle: false })).rejects.toThrow('disk gone');
+    expect(trainer.checkpoint().rng).toEqual(before);
+    await trainer.dispose();
   });
 
   it('rejects bad fit options and data', async () => {
@@ -370,9 +397,35 @@ describe('checkpoints and exact resume', () => {
     await expect(wrongModel.restore(path)).rejects.toThrow(/does not fit this model/);
     const wrongOpt = new Trainer({ ...options(), optimizer: sgd({ lr: 0.1 }), runtime });
     await expect(wrongOpt.restore(path)).rejects.toThrow(/optimizer 'adam'/);
+    // the same kind with other settings (another learning rate is fine: it is not state)
+    const otherBetas = new Trainer({ ...options(), optimizer: adam({ lr: 0.02, betas: [0.5, 0.999] }), runtime });
+    await expect(otherBetas.restore(path)).rejects.toThrow(/optimizer settings/);
+    const otherLr = new Trainer({ ...options(), optimizer: adam({ lr: 0.001 }), runtime });
+    await otherLr.restore(path);
+    await otherBetas.dispose();
+    await otherLr.dispose();
     const resumed = new Trainer({ ...options(), runtime });
     await resumed.restore(path);
     await expect(resumed.fit(data, { epochs: 1, batchSize: 5 })).rejects.toThrow(/same data and batching/);
     await Promise.all([t.dispose(), wrongModel.dispose(), wrongOpt.dispose(), resumed.dispose()]);
+  });
+
+  it('a step checkpoint that falls on the last step of an epoch is written at the epoch boundary', async () => {
+    const runtime = await testRuntime();
+    const path = join(dir, 'steps.ckpt');
+    // 75 rows in batches of 15: 5 steps an epoch, so every 5th step is an epoch's last; no epoch checkpoints.
+    const saved: number[] = [];
+    const t = new Trainer({ ...options(), runtime });
+    await t.fit(data, {
+      epochs: 2,
+      batchSize: 15,
+      checkpoint: { path, everySteps: 5, everyEpochs: 0 },
+      onProgress: (e) => {
+        if (e.type === 'epoch' && existsSync(path)) saved.push(decodeCheckpoint(readFileSync(path)).progress.globalStep);
+      },
+    });
+    expect(saved).toEqual([5, 10]);
+    expect(decodeCheckpoint(readFileSync(path)).progress).toEqual({ epoch: 2, stepInEpoch: 0, globalStep: 10 });
+    await t.dispose();
   });
 });

@@ -82,4 +82,8 @@ describe('trainInWorker', () => {
     await expect(trainInWorker({ module: JOB, exportName: 'notAFunction', args })).rejects.toBeInstanceOf(DcError);
     expect(() => trainInWorker({ module: join(dir, 'missing.ts') })).toThrow(InvalidOptionError);
   }, 60_000);
+
+  it('rejects arguments that cannot reach the worker (and does not leave it waiting)', async () => {
+    await expect(trainInWorker({ module: JOB, args: { ...args, callback: () => 1 } })).rejects.toThrow(/structured-cloneable/);
+  }, 60_000);
 });

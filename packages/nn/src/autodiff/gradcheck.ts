@@ -127,7 +127,13 @@ export async function gradcheck(build: GradcheckBuild, inputs: readonly Tensor[]
   }
   const runtime = o.runtime ?? (await getRuntime({ device: 'cpu', threads: 1 }));
   const full = await runtime.session(buildLoss(build, inputs, o.seed, wrt, o.gradientOptions));
-  const lossOnly = await runtime.session(buildLoss(build, inputs, o.seed, null, o.gradientOptions));
+  let lossOnly: Awaited<ReturnType<Runtime['session']>>;
+  try {
+    lossOnly = await runtime.session(buildLoss(build, inputs, o.seed, null, o.gradientOptions));
+  } catch (e) {
+    await full.release();
+    throw e;
+  }
   try {
     const feeds: Record<string, Tensor> = {};
     inputs.forEach((t, i) => (feeds[`in${i}`] = t.clone()));

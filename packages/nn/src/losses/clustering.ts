@@ -4,7 +4,7 @@
  * mean prediction.
  */
 import { GraphError, InvalidOptionError, type GraphBuilder, type Value } from '@dc/core';
-import { matrixShape, meanAll, sumAll, sumAxis } from './common.js';
+import { checkKeys, matrixShape, meanAll, sumAll, sumAxis } from './common.js';
 
 const EPS = 1e-8;
 
@@ -32,6 +32,7 @@ export interface ScanLossTerms {
 /** The SCAN loss and its two terms: total = consistency - entropyWeight * entropy. */
 export function scanLossTerms(g: GraphBuilder, anchors: Value, neighbors: Value, options: ScanLossOptions = {}): ScanLossTerms {
   const caller = 'scanLoss';
+  checkKeys(caller, options, ['entropyWeight', 'inputs']);
   const w = options.entropyWeight ?? 5;
   if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw new InvalidOptionError(caller, 'entropyWeight', 'a finite number >= 0', w);
   const kind = options.inputs ?? 'logits';

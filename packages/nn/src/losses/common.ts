@@ -1,5 +1,5 @@
 /** Small graph helpers shared by the losses. */
-import { GraphError, ShapeError, Tensor, type GraphBuilder, type Value } from '@dc/core';
+import { GraphError, InvalidOptionError, ShapeError, Tensor, UnknownOptionError, type GraphBuilder, type Value } from '@dc/core';
 
 export function sumAxis(g: GraphBuilder, x: Value, axis: number, keepdims = false): Value {
   return g.op('ReduceSum', [x, g.int64s([axis])], { keepdims: keepdims ? 1 : 0 });
@@ -61,4 +61,11 @@ export function constantMatrix(g: GraphBuilder, rows: number, cols: number, fill
   const t = Tensor.zeros([rows, cols]);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t.data[i * cols + j] = fill(i, j);
   return g.constant(t);
+}
+
+/** Rejects option keys a loss does not know (a misspelt option would otherwise be ignored silently). */
+export function checkKeys(caller: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError(caller, 'options', 'an object or undefined', options);
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw new UnknownOptionError(caller, key, [...known]);
 }

@@ -5,7 +5,7 @@
 import { GraphError, InvalidOptionError, type GraphBuilder, type Value } from '@dc/core';
 import { stopGradient } from '../autodiff/gradients.js';
 import { l2Normalize } from '../functional/index.js';
-import { constantMatrix, matrixShape, meanAll, sumAxis } from './common.js';
+import { checkKeys, constantMatrix, matrixShape, meanAll, sumAxis } from './common.js';
 
 function checkTemperature(caller: string, t: number): number {
   if (!(typeof t === 'number' && Number.isFinite(t) && t > 0)) throw new InvalidOptionError(caller, 'temperature', 'a finite number > 0', t);
@@ -24,6 +24,7 @@ export interface NtXentOptions {
  */
 export function ntXent(g: GraphBuilder, z1: Value, z2: Value, options: NtXentOptions = {}): Value {
   const caller = 'ntXent';
+  checkKeys(caller, options, ['temperature']);
   const tau = checkTemperature(caller, options.temperature ?? 0.5);
   const [n, d] = matrixShape('z1', z1, caller);
   const [n2, d2] = matrixShape('z2', z2, caller);
@@ -52,6 +53,7 @@ export interface InfoNceOptions {
  */
 export function infoNce(g: GraphBuilder, q: Value, k: Value, queue: Value, options: InfoNceOptions = {}): Value {
   const caller = 'infoNce';
+  checkKeys(caller, options, ['temperature', 'normalize']);
   const tau = checkTemperature(caller, options.temperature ?? 0.2);
   const [n, d] = matrixShape('q', q, caller);
   const [nk, dk] = matrixShape('k', k, caller);

@@ -4,7 +4,7 @@
  * SPICE's double-softmax cross-entropy is the same loss applied to probabilities instead of logits.
  */
 import { GraphError, InvalidOptionError, Tensor, type GraphBuilder, type Value } from '@dc/core';
-import { asWeight, matrixShape, reduce, sumAxis, vectorOf, type Reduction } from './common.js';
+import { asWeight, checkKeys, matrixShape, reduce, sumAxis, vectorOf, type Reduction } from './common.js';
 
 export interface CrossEntropyOptions {
   /** eps in [0, 1): mixes the target with the uniform distribution (default 0). */
@@ -21,6 +21,7 @@ export interface CrossEntropyOptions {
 }
 
 function checkOptions(caller: string, o: CrossEntropyOptions): number {
+  checkKeys(caller, o, ['labelSmoothing', 'weights', 'mask', 'reduction']);
   const eps = o.labelSmoothing ?? 0;
   if (!(typeof eps === 'number' && eps >= 0 && eps < 1)) throw new InvalidOptionError(caller, 'labelSmoothing', 'a number in the range [0, 1)', eps);
   const r = o.reduction ?? 'mean';

@@ -6,7 +6,7 @@
  *
  * Names follow PyTorch's state_dict: children and their tensors joined by dots (`layer1.0.conv1.weight`).
  */
-import { GraphError, InvalidInputError, InvalidOptionError, Rng, Tensor, type GraphBuilder, type Value } from '@dc/core';
+import { GraphError, InvalidInputError, InvalidOptionError, NonFiniteError, Rng, Tensor, type GraphBuilder, type Value } from '@dc/core';
 import type { Initializer } from './init.js';
 
 export type NamedTensors = Map<string, Tensor<'float32'>>;
@@ -200,6 +200,11 @@ export function checkState(model: Module<never[], unknown>, state: ModelState, a
       if (t.dtype !== 'float32') throw new InvalidInputError(argument, `${kind} '${name}' must be float32, got ${t.dtype}`);
       if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
         throw new InvalidInputError(argument, `${kind} '${name}' has shape [${t.shape.join(', ')}], the model expects [${spec.shape.join(', ')}]`);
+      }
+      const data = t.data as Float32Array;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        if (v - v !== 0) throw new NonFiniteError(`${argument}: ${kind} '${name}'`, i, v);
       }
     }
     if (values.size !== specs.length) {

@@ -115,6 +115,34 @@ function fail(path: string | null, reason: string): never {
   throw new CheckpointError(path, reason);
 }
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isRngState = (v: unknown): boolean => {
+  const r = v as RngState | null;
+  return typeof r === 'object' && r !== null && Array.isArray(r.s) && r.s.length === 4 && r.s.every((w) => isCount(w) && w <= 0xffffffff) &&
+    (r.spareNormal === null || typeof r.spareNormal === 'number');
+};
+
+/** The header fields a restore reads, checked so a damaged header is a CheckpointError, not a TypeError later. */
+function checkHeader(h: CheckpointHeader, path: string | null): void {
+  const p = h.progress as Partial<CheckpointProgress> | undefined;
+  if (typeof p !== 'object' || p === null || !isCount(p.epoch) || !isCount(p.stepInEpoch) || !isCount(p.globalStep)) {
+    fail(path, "the header's progress is missing or damaged");
+  }
+  const o = h.optimizer as Partial<CheckpointHeader['optimizer']> | undefined;
+  if (typeof o !== 'object' || o === null || typeof o.kind !== 'string' || !isCount(o.step) || typeof o.config !== 'object' || o.config === null ||
+    !Array.isArray(o.slots) || !o.slots.every((x) => typeof x === 'string')) {
+    fail(path, "the header's optimizer is missing or damaged");
+  }
+  if (!isRngState(h.rng)) fail(path, "the header's random generator state is missing or damaged");
+  if (h.epochRng !== null && !isRngState(h.epochRng)) fail(path, "the header's epoch generator state is damaged");
+  for (const e of h.tensors) {
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.group !== 'string' || !Array.isArray(e.shape) ||
+      !e.shape.every(isCount) || !isCount(e.offset) || !isCount(e.byteLength)) {
+      fail(path, 'a tensor entry of the header is damaged');
+    }
+  }
+}
+
 /** Parses checkpoint bytes; every tensor is copied into its own aligned array. */
 export function decodeCheckpoint(bytes: Uint8Array, path: string | null = null): Checkpoint {
   if (bytes.byteLength < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail(path, 'not a deep-cluster checkpoint (bad magic bytes)');
@@ -130,6 +158,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string | null = null):
     return fail(path, 'the header is not valid JSON');
   }
   if (header.format !== 'dc-nn-checkpoint' || !Array.isArray(header.tensors)) fail(path, 'unexpected header');
+  checkHeader(header, path);
   const dataStart = align8(16 + h);
   const parameters: NamedTensors = new Map();
   const buffers: NamedTensors = new Map();

@@ -214,6 +214,13 @@ export function buildStepGraph(options: StepGraphOptions): StepGraph {
   const g = new GraphBuilder({ name: 'train_step' });
   const allParams = new Map(model.namedParameters());
   const isFrozen = frozenPredicate(options.frozen);
+  // A frozen name that matches no parameter is a typo that would freeze nothing.
+  if (Array.isArray(options.frozen)) {
+    const names = [...allParams.keys()];
+    for (const f of options.frozen as readonly string[]) {
+      if (!names.some((n) => frozenPredicate([f])(n))) throw new InvalidOptionError('buildStepGraph', 'frozen', 'parameter names or module prefixes of the model', f);
+    }
+  }
   const scalarValues = new Map<string, Value>();
   const scalarInput = (name: string) => {
     let v = scalarValues.get(name);

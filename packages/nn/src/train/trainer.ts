@@ -8,7 +8,7 @@
  * the random inputs (dropout masks, noise). A checkpoint stores the stream and the state at the start of the
  * epoch, so a resumed run draws exactly what the uninterrupted run would have.
  */
-import { DEVICES, InvalidInputError, Rng, Runtime, Tensor, c, validateOptions, type Device, type RngState } from '@dc/core';
+import { DEVICES, InvalidInputError, InvalidOptionError, Rng, Runtime, Tensor, c, validateOptions, type Device, type RngState } from '@dc/core';
 import type { GradientsOptions } from '../autodiff/gradients.js';
 import { checkState, type ModelState, type Module } from '../modules/module.js';
 import type { Optimizer } from '../optim/optimizers.js';
@@ -138,6 +138,7 @@ export class Trainer {
   private runtime: Runtime | null;
   private readonly ownsRuntime: boolean;
   private readonly runners = new Map<string, Promise<StepRunner>>();
+  private runtimeReady: Promise<Runtime> | null = null;
   private dataInfo: Checkpoint['data'] = null;
   private static counter = 0;
   private readonly id = ++Trainer.counter;
@@ -160,6 +161,15 @@ export class Trainer {
       threads: c.int({ min: 0 }),
       metadata: c.optional(c.object()),
     }, { seed: 0, threads: 0 });
+    // The step graph's own scalars: a user scalar of the same name would silently replace them.
+    for (const name of Object.keys(o.scalars ?? {})) {
+      if (name === 'lr' || name === 'ema_momentum' || o.optimizer.scalarNames.includes(name)) {
+        throw new InvalidOptionError('Trainer', 'scalars', `names other than the optimizer's and EMA's own (${name})`, name);
+      }
+    }
+    if (o.ema && typeof o.ema.momentum === 'number' && !(o.ema.momentum >= 0 && o.ema.momentum <= 1)) {
+      throw new InvalidOptionError('Trainer', 'ema.momentum', 'a number in [0, 1] or a function of the step', o.ema.momentum);
+    }
     this.options = o as TrainerOptions;
     this.model = o.model;
     this.optimizer = o.optimizer;
@@ -190,9 +200,12 @@ export class Trainer {
     return { epoch, stepInEpoch, globalStep };
   }
 
-  private async getRuntime(): Promise<Runtime> {
-    if (!this.runtime) this.runtime = await Runtime.create({ device: this.options.device ?? 'cpu', threads: this.options.threads ?? 0 });
-    return this.runtime;
+  private getRuntime(): Promise<Runtime> {
+    // One creation even when calls overlap (e.g. two predict() calls on a fresh trainer).
+    this.runtimeReady ??= this.runtime
+      ? Promise.resolve(this.runtime)
+      : Runtime.create({ device: this.options.device ?? 'cpu', threads: this.options.threads ?? 0 }).then((r) => (this.runtime = r));
+    return this.runtimeReady;
   }
 
   private runnerFor(batch: Readonly<Record<string, Tensor>>): Promise<StepRunner> {
@@ -265,10 +278,18 @@ export class Trainer {
     rngBefore: RngState,
     checkpointPath: string | null,
   ): Promise<Omit<StepOutcome, 'next'> & { lr: number }> {
-    const runner = await this.runnerFor(batch);
-    this.ensureSlots(runner);
-    const scalars = this.scalarsFor(this.trainState.optimizer.step);
-    const outcome = await runner.run(this.trainState, batch, scalars, stepRng, sampleWeight);
+    let outcome: StepOutcome;
+    let scalars: Record<string, number>;
+    try {
+      const runner = await this.runnerFor(batch);
+      this.ensureSlots(runner);
+      scalars = this.scalarsFor(this.trainState.optimizer.step);
+      outcome = await runner.run(this.trainState, batch, scalars, stepRng, sampleWeight);
+    } catch (e) {
+      // The step did not happen: the generator goes back to where it was, so a save or a later step matches.
+      this.rng.setState(rngBefore);
+      throw e;
+    }
     const gradNorm = outcome.metrics.grad_norm ?? 0;
     if (!Number.isFinite(outcome.loss) || !Number.isFinite(gradNorm)) {
       this.rng.setState(rngBefore);
@@ -332,6 +353,7 @@ export class Trainer {
         order = o.shuffle ? Rng.fromState(pos.epochRng).permutation(data.size) : identity(data.size);
       }
       const epochStart = performance.now();
+      let saveAtEpochEnd = false;
       let lossSum = 0;
       let count = 0;
       const metricSums: Record<string, number> = {};
@@ -343,7 +365,13 @@ export class Trainer {
         const before = this.rng.getState();
         const stepRng = this.rng.fork();
         const { indices, valid } = plan.indices(order, s);
-        const batch = await data.batch(indices, stepRng.fork());
+        let batch: Readonly<Record<string, Tensor>>;
+        try {
+          batch = await data.batch(indices, stepRng.fork());
+        } catch (e) {
+          this.rng.setState(before);
+          throw e;
+        }
         let weight: Tensor<'float32'> | undefined;
         if (valid < o.batchSize) {
           weight = Tensor.zeros([o.batchSize]);
@@ -376,7 +404,11 @@ export class Trainer {
             elapsedSeconds: elapsed,
           });
         }
-        if (ck?.everySteps && pos.globalStep % ck.everySteps === 0 && s < plan.steps - 1) await saveCheckpoint(ck.path, this.checkpoint());
+        if (ck?.everySteps && pos.globalStep % ck.everySteps === 0) {
+          // On an epoch's last step the save waits for the epoch boundary (a position resume handles exactly).
+          if (s < plan.steps - 1) await saveCheckpoint(ck.path, this.checkpoint());
+          else saveAtEpochEnd = true;
+        }
         // Let other work (worker messages, timers) run between steps: session.run blocks this thread.
         if (o.signal) await new Promise((resolve) => setImmediate(resolve));
       }
@@ -391,7 +423,7 @@ export class Trainer {
       };
       if (o.evaluate && pos.epoch % o.evaluateEvery === 0) record.evaluation = await o.evaluate(this, pos.epoch);
       history.push(record);
-      if (ck && ck.everyEpochs > 0 && pos.epoch % ck.everyEpochs === 0) await saveCheckpoint(ck.path, this.checkpoint());
+      if (ck && ((ck.everyEpochs > 0 && pos.epoch % ck.everyEpochs === 0) || saveAtEpochEnd)) await saveCheckpoint(ck.path, this.checkpoint());
       const elapsed = (performance.now() - t0) / 1000;
       const done = Math.max(1, pos.globalStep - startStep);
       o.onProgress?.({
@@ -444,6 +476,11 @@ export class Trainer {
     if (ckpt.optimizer.kind !== this.optimizer.kind) {
       throw new CheckpointError(path, `it was written by optimizer '${ckpt.optimizer.kind}', this trainer uses '${this.optimizer.kind}'`);
     }
+    // Settings other than the learning rate (momentum, betas, eps, weight decay, ...) must match too: the slots
+    // hold state of that update rule (SGD without momentum has none to continue from).
+    const written = JSON.stringify(ckpt.optimizer.config);
+    const wantedConfig = JSON.stringify(this.optimizer.config);
+    if (written !== wantedConfig) throw new CheckpointError(path, `it was written with optimizer settings ${written}, this trainer uses ${wantedConfig}`);
     const wanted = new Set(this.optimizer.slots);
     for (const slot of Object.keys(ckpt.state.optimizer.slots)) {
       if (!wanted.has(slot)) throw new CheckpointError(path, `unexpected optimizer slot '${slot}'`);
@@ -468,6 +505,8 @@ export class Trainer {
   async dispose(): Promise<void> {
     const runners = [...this.runners.values()];
     this.runners.clear();
+    if (this.runtimeReady) await this.runtimeReady.catch(() => null);
+    this.runtimeReady = null;
     if (this.ownsRuntime && this.runtime) {
       await this.runtime.dispose();
       this.runtime = null;

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DcError, InvalidOptionError, c, validateOptions } from '@dc/core';
+import { DcError, InvalidInputError, InvalidOptionError, c, validateOptions } from '@dc/core';
 import type { Dataset } from './data.js';
 import type { TrainState } from './state.js';
 import type { FitOptions, FitResult, TrainerOptions, TrainProgress } from './trainer.js';
@@ -144,13 +144,19 @@ export function trainInWorker(job: WorkerJob, options: WorkerRunOptions = {}): P
     });
     worker.on('error', (e) => finish(() => reject(e)));
     worker.on('exit', (code) => finish(() => reject(new DcError(`the training worker exited with code ${code} before finishing`))));
-    worker.postMessage({
-      type: 'start',
-      module: moduleUrl,
-      exportName: j.exportName,
-      args: j.args,
-      resume: o.resume ?? null,
-      fit: (o.fit ?? {}) as Record<string, unknown>,
-    } satisfies HostMessage);
+    try {
+      worker.postMessage({
+        type: 'start',
+        module: moduleUrl,
+        exportName: j.exportName,
+        args: j.args,
+        resume: o.resume ?? null,
+        fit: (o.fit ?? {}) as Record<string, unknown>,
+      } satisfies HostMessage);
+    } catch (e) {
+      // args or fit that cannot be cloned (a function, say): the worker would wait for a start forever.
+      finish(() => reject(new InvalidInputError('job.args', `must be structured-cloneable to reach the worker: ${(e as Error).message}`)));
+      void worker.terminate();
+    }
   });
 }
