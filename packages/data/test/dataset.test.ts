@@ -1,5 +1,5 @@
 import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeError, Tensor, UnknownOptionError } from '@dc/core';
-import { EmbeddingDataset, ImageDataset, batchIndices, imagesToFloat, splitIndices } from '../src/index.js';
+import { EmbeddingDataset, ImageDataset, batchIndices, imagesToFloat, splitIndices, type EmbeddingDatasetInit, type ImageDatasetInit } from '../src/index.js';
 import { randomImages } from './helpers.js';
 
 describe('ImageDataset', () => {
@@ -139,6 +139,20 @@ describe('ImageDataset', () => {
     expect(() => new ImageDataset(null as unknown as { images: Tensor<'uint8'> })).toThrow(InvalidInputError);
   });
 
+  it('rejects unknown or meaningless construction options instead of ignoring them', () => {
+    expect(() => new ImageDataset({ images, normalisation: { mean: [0, 0, 0], std: [1, 1, 1] } } as object as ImageDatasetInit)).toThrow(UnknownOptionError);
+    expect(() => new ImageDataset({ images, lables: labels } as object as ImageDatasetInit)).toThrow(/Did you mean 'labels'/);
+    expect(() => new ImageDataset({ images, hints: { horizontalflip: false } } as object as ImageDatasetInit)).toThrow(UnknownOptionError);
+    expect(() => new ImageDataset({ images, hints: { horizontalFlip: 'no' } } as object as ImageDatasetInit)).toThrow(InvalidOptionError);
+    expect(() => new ImageDataset({ images, hints: false } as object as ImageDatasetInit)).toThrow(InvalidOptionError);
+    expect(() => new ImageDataset({ images, name: 7 } as object as ImageDatasetInit)).toThrow(InvalidOptionError);
+    expect(() => new ImageDataset({ images, sources: 'a.png' } as object as ImageDatasetInit)).toThrow(InvalidOptionError);
+    // Every key the dataset itself passes on (subset, withNormalization, concat) stays valid.
+    const full = new ImageDataset({ images, labels, classNames: ['a', 'b', 'c'], name: 'n', normalization: { mean: [0, 0, 0], std: [1, 1, 1] }, hints: { horizontalFlip: false }, sources: ['x'] });
+    expect(full.subset([1]).hints.horizontalFlip).toBe(false);
+    expect(ImageDataset.concat([full, full.withNormalization('data')]).length).toBe(20);
+  });
+
   it('rejects invalid indices, ranges and options', () => {
     expect(() => ds.batch([10])).toThrow(/outside \[0, 10\)/);
     expect(() => ds.batch([-1])).toThrow(InvalidInputError);
@@ -176,6 +190,23 @@ describe('EmbeddingDataset', () => {
     expect(() => new EmbeddingDataset({ features: new Tensor('float32', Float32Array.from([1, NaN]), [1, 2]) })).toThrow(NonFiniteError);
     expect(() => new EmbeddingDataset({ features, labels: [1] })).toThrow(ShapeError);
     expect(() => ds.batch([4])).toThrow(InvalidInputError);
+  });
+
+  it('rejects unknown construction options instead of ignoring them', () => {
+    expect(() => new EmbeddingDataset({ features, label: [1, 0, 1, 0] } as object as EmbeddingDatasetInit)).toThrow(UnknownOptionError);
+    expect(() => new EmbeddingDataset({ features, normalization: null } as object as EmbeddingDatasetInit)).toThrow(UnknownOptionError);
+    expect(() => new EmbeddingDataset({ features, name: 3 } as object as EmbeddingDatasetInit)).toThrow(InvalidOptionError);
+    expect(new EmbeddingDataset({ features, labels: [1, 0, 1, 0], classNames: ['a', 'b'], name: 'e', sources: ['f.npy'] }).subset([0]).name).toBe('e');
+  });
+
+  it('rejects float64 features that overflow float32, naming the value', () => {
+    const big = new Tensor('float64', Float64Array.from([1, 2, 1e39, 4]), [2, 2]);
+    expect(() => new EmbeddingDataset({ features: big })).toThrow(InvalidInputError);
+    expect(() => new EmbeddingDataset({ features: big })).toThrow(/1e\+39 at flat index 2 is outside the float32 range/);
+    expect(() => new EmbeddingDataset({ features: new Tensor('float64', Float64Array.from([-1e39, 0]), [1, 2]) })).toThrow(/-1e\+39 at flat index 0/);
+    // The largest float32 itself, and values that round down to it, are kept.
+    const edge = new EmbeddingDataset({ features: new Tensor('float64', Float64Array.from([3.4028234663852886e38, -3.40282350e38]), [1, 2]) });
+    expect(Array.from(edge.features.data).every(Number.isFinite)).toBe(true);
   });
 });
 

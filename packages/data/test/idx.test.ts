@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InvalidOptionError } from '@dc/core';
+import { InvalidOptionError, UnknownOptionError } from '@dc/core';
 import { loadIdx, readIdx } from '../src/index.js';
 import { expectDataFileError, idxBytes, randomBytes, tempDir } from './helpers.js';
 
@@ -116,6 +116,28 @@ describe('IDX loader', () => {
     writeFileSync(f, idxBytes([4], [1, 2, 3, 4]));
     const e = await expectDataFileError(loadIdx(imagesFile, f), 'size-mismatch', f);
     expect(e.message).toContain(imagesFile);
+  });
+
+  it('names a label file with a label outside the given class names', async () => {
+    const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    expect(Array.from((await loadIdx(imagesFile, labelsFile, { classNames: names })).labels!)).toEqual(labels);
+    // Label 9 has no name among 9 classes: the label file, not the classNames option, is at fault.
+    const e = await expectDataFileError(loadIdx(imagesFile, labelsFile, { classNames: names.slice(0, 9) }), 'malformed', labelsFile);
+    expect(e.message).toMatch(/label 9 at index 2 \(>= 9\)/);
+    // Without class names the number of classes is unknown and every uint8 label is kept.
+    const f = join(dir, 'label-200');
+    writeFileSync(f, idxBytes([5], [3, 0, 200, 9, 1]));
+    expect((await loadIdx(imagesFile, f)).labels![2]).toBe(200);
+  });
+
+  it('rejects unknown or meaningless options before reading the files', async () => {
+    await expect(loadIdx(imagesFile, labelsFile, { nmae: 'x' } as object)).rejects.toThrow(UnknownOptionError);
+    await expect(loadIdx(imagesFile, labelsFile, { classnames: ['a'] } as object)).rejects.toThrow(/Did you mean 'classNames'/);
+    await expect(loadIdx(imagesFile, labelsFile, { name: 5 } as unknown as object)).rejects.toThrow(InvalidOptionError);
+    await expect(loadIdx(imagesFile, labelsFile, { classNames: [] })).rejects.toThrow(InvalidOptionError);
+    await expect(loadIdx(imagesFile, labelsFile, { classNames: [1, 2] } as unknown as object)).rejects.toThrow(InvalidOptionError);
+    await expect(loadIdx(imagesFile, labelsFile, { hints: { horizontalflip: false } } as object)).rejects.toThrow(UnknownOptionError);
+    await expect(loadIdx(join(dir, 'nope'), undefined, { nmae: 'x' } as object)).rejects.toThrow(UnknownOptionError);
   });
 
   it('rejects image and label files of the wrong rank or type', async () => {

@@ -152,6 +152,22 @@ describe('RandAugment operations change images in the expected direction', () =>
     expect(Array.from(run(op, noise, 3, opParameter(op, 0, -1)))).toEqual(Array.from(noise));
   });
 
+  it('AutoContrast and Equalize ignore the magnitude and change images even at magnitude 0', () => {
+    // A low-contrast 32x32 grey image (PIL's Equalize leaves images of under 256 pixels unchanged).
+    const flat = Uint8Array.from({ length: 32 * 32 }, (_, p) => 100 + (p % 32));
+    const apply = (op: RandAugmentOp, m: number) => {
+      const dst = new Uint8Array(flat.length);
+      applyOp(op, flat, dst, 1, 32, 32, opParameter(op, m));
+      return Array.from(dst);
+    };
+    for (const op of ['AutoContrast', 'Equalize'] as const) {
+      expect(apply(op, 0)).not.toEqual(Array.from(flat));
+      expect(apply(op, MAX_MAGNITUDE)).toEqual(apply(op, 0));
+    }
+    const batch = new Tensor('uint8', flat, [1, 1, 32, 32]);
+    expect(Array.from(strongAugment(batch, { ops: ['AutoContrast'], magnitude: 0, n: 1, seed: 0 }).data)).toEqual(apply('AutoContrast', 0));
+  });
+
   it("maps magnitude 10 to the far end of RUC's Table 5 ranges", () => {
     expect(opParameter('Brightness', MAX_MAGNITUDE)).toBeCloseTo(0.01, 12);
     expect(opParameter('Sharpness', MAX_MAGNITUDE)).toBeCloseTo(0.01, 12);

@@ -9,7 +9,7 @@
  * the row maximum) and it is correct when that cluster's ACC-mapped class is its true class. Bin m holds
  * confidences in (m/M, (m+1)/M]; a confidence of exactly 0 goes to the first bin.
  */
-import { InvalidInputError, NonFiniteError, ShapeError, Tensor, c, validateOptions } from '@dc/core';
+import { InvalidInputError, NonFiniteError, ShapeError, Tensor, c, checkParameter, validateOptions } from '@dc/core';
 import { buildContingency, type Contingency, type NoiseHandling } from './contingency.js';
 import type { LabelInput } from './labels.js';
 
@@ -86,13 +86,12 @@ export function readProbabilities(argument: string, input: ProbabilityInput, n: 
     [rows, k] = input.shape as [number, number];
   } else if (Array.isArray(input)) {
     rows = input.length;
-    k = rows > 0 ? (input[0] as ArrayLike<number>).length ?? 0 : 0;
+    // Row 0 gives k, so check it is a row before reading its length (a null row would be a TypeError).
+    k = rows > 0 ? checkRow(argument, input[0], 0).length : 0;
     data = new Float64Array(rows * k);
     for (let i = 0; i < rows; i++) {
-      const row = input[i] as ArrayLike<number> | undefined;
-      if (row === null || typeof row !== 'object' || row.length !== k) {
-        throw new ShapeError(argument, [rows, k], [rows, row && typeof row === 'object' ? row.length : -1], `Row ${i} has a different length from row 0.`);
-      }
+      const row = checkRow(argument, input[i], i);
+      if (row.length !== k) throw new ShapeError(argument, [rows, k], [rows, row.length], `Row ${i} has a different length from row 0.`);
       for (let j = 0; j < k; j++) {
         const v = row[j] as unknown;
         if (typeof v !== 'number') throw new InvalidInputError(argument, `probabilities must be numbers; found ${String(v)} at row ${i}, column ${j}`);
@@ -109,6 +108,15 @@ export function readProbabilities(argument: string, input: ProbabilityInput, n: 
   const bad = data instanceof Float32Array ? firstBadRow32(data, rows, k, tolerance) : firstBadRow64(data as Float64Array, rows, k, tolerance);
   if (bad >= 0) rowError(argument, data, bad, k, tolerance);
   return { data, n: rows, k };
+}
+
+/** One row of an array of probability rows: an array or typed array (not null, a number or a string). */
+function checkRow(argument: string, row: unknown, i: number): ArrayLike<number> {
+  if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<number>).length !== 'number') {
+    const what = row === null || row === undefined ? String(row) : typeof row === 'object' ? 'an object without a length' : `a ${typeof row}`;
+    throw new InvalidInputError(argument, `row ${i} is ${what}; each row must be an array of k probabilities`);
+  }
+  return row as ArrayLike<number>;
 }
 
 // The row check runs over every probability (10^8 for a million samples and 100 clusters), so it has one
@@ -202,6 +210,15 @@ function rowError(argument: string, data: Float32Array | Float64Array, i: number
   throw new InvalidInputError(argument, `row ${i} sums to ${sum}; each row must sum to 1 within ${tolerance}`);
 }
 
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as ArrayLike<unknown>).length === 'number';
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'string' ? `'${value}' (a string)` : `${String(value)} (a ${typeof value})`;
+}
+
 function binOf(confidence: number, bins: number): number {
   let m = Math.ceil(confidence * bins) - 1;
   // Fix rounding at the edges so bin m is exactly (m/M, (m+1)/M].
@@ -210,8 +227,34 @@ function binOf(confidence: number, bins: number): number {
   return m < 0 ? 0 : m >= bins ? bins - 1 : m;
 }
 
-/** Bins confidences with correctness flags into the reliability-diagram summary. */
+/**
+ * Bins confidences (in [0, 1]) with correctness flags (0 or 1, one per confidence) into the reliability-diagram
+ * summary over `bins` equal-width bins.
+ */
 export function calibrationFromConfidences(confidence: Float64Array, correct: Uint8Array, bins: number): CalibrationResult {
+  // Exported, so checked: a bad bin count or confidence would otherwise give NaN, an out-of-range bin or ECE > 1.
+  checkParameter('calibrationFromConfidences', 'bins', bins, calibrationSchema.bins);
+  if (!isArrayLike(confidence)) throw new InvalidInputError('confidence', 'expected an array or typed array of confidences');
+  if (!isArrayLike(correct)) throw new InvalidInputError('correct', 'expected an array or typed array of 0/1 flags');
+  const n = confidence.length;
+  if (n === 0) throw new InvalidInputError('confidence', 'is empty; at least one confidence is needed');
+  if (correct.length !== n) throw new ShapeError('correct', [n], [correct.length], 'There must be one correctness flag per confidence.');
+  for (let i = 0; i < n; i++) {
+    const v = confidence[i] as unknown;
+    if (typeof v !== 'number') throw new InvalidInputError('confidence', `confidences must be numbers; found ${describe(v)} at index ${i}`);
+    if (v - v !== 0) throw new NonFiniteError('confidence', i, v);
+    if (v < 0 || v > 1) throw new InvalidInputError('confidence', `confidences must lie in [0, 1]; found ${v} at index ${i}`);
+    const f = correct[i] as unknown;
+    if (f !== 0 && f !== 1) throw new InvalidInputError('correct', `flags must be 0 or 1; found ${describe(f)} at index ${i}`);
+  }
+  return binConfidences(confidence, correct, bins);
+}
+
+/**
+ * calibrationFromConfidences without the checks, for `calibrationOf`: its confidences are probabilities already
+ * checked, which may exceed 1 by the row-sum tolerance (binOf puts them in the last bin).
+ */
+function binConfidences(confidence: Float64Array, correct: Uint8Array, bins: number): CalibrationResult {
   const n = confidence.length;
   const count = new Float64Array(bins);
   const hits = new Float64Array(bins);
@@ -272,7 +315,7 @@ export function calibrationOf(table: Contingency, probs: ProbabilityRows, bins: 
     correct[j] = clusterToClass[code] === classCodes[j] ? 1 : 0;
     j++;
   }
-  return calibrationFromConfidences(confidence, correct, bins);
+  return binConfidences(confidence, correct, bins);
 }
 
 const calibrationSchema = {
@@ -329,7 +372,9 @@ export function confidenceHistogram(input: ProbabilityInput | ArrayLike<number>,
     if (data.length === 0) throw new InvalidInputError('input', 'is empty; at least one confidence is needed');
     confidence = new Float64Array(data.length);
     for (let i = 0; i < data.length; i++) {
-      const v = Number(data[i]);
+      // No Number() conversion: it would take '0.5', true or null as confidences.
+      const v = data[i] as unknown;
+      if (typeof v !== 'number') throw new InvalidInputError('input', `confidences must be numbers; found ${describe(v)} at index ${i}`);
       if (v - v !== 0) throw new NonFiniteError('input', i, v);
       if (v < 0 || v > 1) throw new InvalidInputError('input', `confidences must lie in [0, 1]; found ${v} at index ${i}`);
       confidence[i] = v;

@@ -79,7 +79,9 @@ export class Contingency {
     const rows = truth.codes;
     const cols = pred.codes;
 
-    if (R * C <= Math.max(1 << 20, 2 * n)) {
+    // Dense counting when the table is small next to n, but never above the cap `dense()` enforces: with more
+    // than 2^24 samples, 2n alone would allow tables beyond it.
+    if (R * C <= Math.min(MAX_DENSE_CELLS, Math.max(1 << 20, 2 * n))) {
       const counts = new Int32Array(R * C);
       for (let i = 0; i < n; i++) counts[rows[i]! * C + cols[i]!]!++;
       let nnz = 0;
@@ -137,9 +139,9 @@ export class Contingency {
 
   /** The full table, row-major [classes x clusters]. Throws when it would exceed 2^25 cells. */
   dense(): Float64Array {
-    if (this.denseTable) return this.denseTable;
     const R = this.numClasses;
     const C = this.numClusters;
+    // Checked before the cache too, so the limit holds whichever path built the table.
     if (R * C > MAX_DENSE_CELLS) {
       throw new InvalidInputError(
         'labels',
@@ -147,6 +149,7 @@ export class Contingency {
           'the confusion matrix and the one-to-one mapping are not available for this many labels',
       );
     }
+    if (this.denseTable) return this.denseTable;
     const dense = new Float64Array(R * C);
     for (let k = 0; k < this.cellCount.length; k++) dense[this.cellRow[k]! * C + this.cellCol[k]!] = this.cellCount[k]!;
     this.denseTable = dense;

@@ -14,6 +14,7 @@
  *    terms grow like N log N and cancel (they lose about 1e-8 relative at N = 10^6);
  *  - classes of equal size (and clusters of equal size) are evaluated once.
  */
+import { InvalidInputError } from '@dc/core';
 
 const LN_2PI = Math.log(2 * Math.PI);
 
@@ -118,10 +119,32 @@ function cellTerm(a: number, b: number, n: number): number {
 }
 
 /**
+ * Checks that `sizes` are the sizes of a labeling of n samples: positive integers summing to n. cellTerm
+ * assumes 0 < size < n, and gives NaN or meaningless numbers otherwise (an empty cluster, a fractional size).
+ */
+function checkSizes(argument: string, sizes: ArrayLike<number>, n: number): void {
+  if (sizes === null || typeof sizes !== 'object' || typeof sizes.length !== 'number') {
+    throw new InvalidInputError(argument, 'expected an array of label sizes');
+  }
+  let total = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const v = sizes[i] as unknown;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new InvalidInputError(argument, `sizes must be positive integers (leave out empty labels); found ${String(v)} at index ${i}`);
+    }
+    total += v;
+  }
+  if (total !== n) throw new InvalidInputError(argument, `sizes sum to ${total}, but n is ${n}`);
+}
+
+/**
  * Expected mutual information (natural log) of two labelings with the given class and cluster sizes over n
- * samples. Zero when either labeling has a single label.
+ * samples. Zero when either labeling has a single label. Sizes must be positive integers, each list summing to n.
  */
 export function expectedMutualInformation(rowSizes: ArrayLike<number>, colSizes: ArrayLike<number>, n: number): number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new InvalidInputError('n', `must be a positive integer; got ${String(n)}`);
+  checkSizes('rowSizes', rowSizes, n);
+  checkSizes('colSizes', colSizes, n);
   if (rowSizes.length <= 1 || colSizes.length <= 1) return 0;
   // Group equal sizes: the sum only depends on the pair of sizes, and balanced labelings repeat them a lot.
   const rows = groupSizes(rowSizes);

@@ -1,4 +1,5 @@
 /** A printable summary of an `Evaluation`. */
+import { c, validateOptions } from '@dc/core';
 import type { Evaluation } from './evaluate.js';
 
 export interface FormatOptions {
@@ -19,9 +20,19 @@ function label(v: number): string {
   return String(v);
 }
 
+// toFixed accepts 0..100 digits, but beyond 20 it only prints float64 noise (and a typo like `digit` would be
+// ignored without the schema).
+const schema = {
+  digits: c.int({ min: 0, max: 20 }),
+  confusion: c.anyOf(c.bool(), c.oneOf(['auto'] as const)),
+  reliability: c.bool(),
+};
+const defaults = { digits: 4, confusion: 'auto' as boolean | 'auto', reliability: true };
+
 /** Renders the evaluation as plain-text tables. */
 export function formatEvaluation(result: Evaluation, options: FormatOptions = {}): string {
-  const digits = options.digits ?? 4;
+  const o = validateOptions('formatEvaluation', options, schema, defaults);
+  const digits = o.digits;
   const f = (v: number) => v.toFixed(digits);
   const lines: string[] = [];
   const noise = result.excluded > 0 ? `, ${result.excluded} noise excluded` : '';
@@ -45,7 +56,7 @@ export function formatEvaluation(result: Evaluation, options: FormatOptions = {}
   const cal = result.calibration;
   if (cal) {
     lines.push('', `calibration (${cal.bins.length} bins): ECE ${f(cal.ece)}, MCE ${f(cal.mce)}, mean confidence ${f(cal.meanConfidence)}, accuracy ${f(cal.accuracy)}`);
-    if (options.reliability ?? true) {
+    if (o.reliability) {
       const rows = [['bin', 'count', 'accuracy', 'confidence']];
       for (const b of cal.bins) {
         if (b.count === 0) continue;
@@ -62,7 +73,7 @@ export function formatEvaluation(result: Evaluation, options: FormatOptions = {}
     );
   }
   const m = result.confusion;
-  const show = options.confusion ?? 'auto';
+  const show = o.confusion;
   if (m && (show === true || (show === 'auto' && m.clusters.length <= 12))) {
     lines.push('', 'confusion matrix (rows: true classes, columns: clusters, ACC mapping on the diagonal)');
     const rows = [['', ...m.clusters.map(label)], ...m.counts.map((r, i) => [label(m.classes[i]!), ...r.map(String)])];

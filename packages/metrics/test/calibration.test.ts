@@ -54,6 +54,14 @@ describe('expected calibration error', () => {
     expect(h.edges[3]).toBe(0.3);
   });
 
+  it('keeps accepting probabilities a tolerance above 1, which go to the last bin', () => {
+    // calibrationFromConfidences refuses confidences above 1, but rows summing to 1 within the tolerance may
+    // hold one; calibration must not inherit that check.
+    const r = calibration([[1.00005, 0], [0, 1]], [0, 1], { bins: 4 });
+    expect(r.bins[3]!.count).toBe(2);
+    expect(r.accuracy).toBe(1);
+  });
+
   it('maps clusters to classes before judging correctness', () => {
     // Clusters are named backwards; after mapping every prediction is right.
     const probabilities = [

@@ -1,6 +1,7 @@
 /** evaluateClustering, formatEvaluation, noise handling, the confusion matrix and the sparse paths. */
-import { InvalidInputError, Rng } from '@dc/core';
+import { InvalidInputError, InvalidOptionError, Rng, UnknownOptionError } from '@dc/core';
 import {
+  Contingency,
   ami,
   ari,
   cleanSetQuality,
@@ -188,6 +189,22 @@ describe('many labels', () => {
     expect(ari(a, b)).toBe(1);
   });
 
+  it('never builds a dense table beyond 2^25 cells, even with more than 2^24 samples', () => {
+    // R x C = 2^25 + 2 cells is within 2n for n = 2^24 + 1 samples, which once took the dense path, so dense()
+    // returned a table above its own limit. The constructor is internal; calling it directly skips encoding
+    // 16 million labels (all samples share one cell, which is enough here).
+    const n = 2 ** 24 + 1;
+    const R = 2 * 97 * 257;
+    const C = 673;
+    expect(R * C).toBe(2 ** 25 + 2);
+    const codes = new Int32Array(n);
+    const side = (k: number) => ({ codes, uniques: Float64Array.from({ length: k }, (_, i) => i), sizes: Float64Array.from({ length: k }, (_, i) => (i === 0 ? n : 0)) });
+    const table = new Contingency(side(R), side(C), null, 0);
+    expect(Array.from(table.cellCount)).toEqual([n]);
+    expect(() => table.dense()).toThrow(/more than 2\^25 cells/);
+    expect(() => table.assignment()).toThrow(InvalidInputError);
+  });
+
   it('encodes widely spread label values by sorting', () => {
     const rng = new Rng(11);
     const base = randomLabels(rng, 400, 6);
@@ -233,5 +250,20 @@ describe('formatEvaluation', () => {
       ].join('\n'),
     );
     expect(formatEvaluation(r, { confusion: false, reliability: false, digits: 2 })).not.toMatch(/confusion matrix|accuracy  confidence/);
+  });
+
+  it('validates its options', () => {
+    const r = evaluateClustering(pred, truth);
+    expect(() => formatEvaluation(r, { digit: 2 } as never)).toThrow(UnknownOptionError);
+    expect(() => formatEvaluation(r, { digit: 2 } as never)).toThrow(/Did you mean 'digits'/);
+    expect(() => formatEvaluation(r, { digits: -1 })).toThrow(InvalidOptionError);
+    expect(() => formatEvaluation(r, { digits: 21 })).toThrow(/'digits' parameter of formatEvaluation must be an integer in the range \[0, 20\]/);
+    expect(() => formatEvaluation(r, { digits: 2.5 })).toThrow(InvalidOptionError);
+    expect(() => formatEvaluation(r, { digits: '2' as never })).toThrow(InvalidOptionError);
+    expect(() => formatEvaluation(r, { confusion: 'always' as never })).toThrow(InvalidOptionError);
+    expect(() => formatEvaluation(r, { reliability: 1 as never })).toThrow(InvalidOptionError);
+    expect(() => formatEvaluation(r, 'short' as never)).toThrow(InvalidOptionError);
+    expect(formatEvaluation(r, { digits: 0, confusion: 'auto' })).toMatch(/^ACC +1$/m);
+    expect(formatEvaluation(r, { digits: 20 })).toMatch(/^ACC +0\.75000000000000000000$/m);
   });
 });

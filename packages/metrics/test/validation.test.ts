@@ -4,12 +4,14 @@ import {
   ami,
   ari,
   calibration,
+  calibrationFromConfidences,
   cleanSetQuality,
   clusteringAccuracy,
   confidenceHistogram,
   confusionMatrix,
   contingency,
   evaluateClustering,
+  expectedMutualInformation,
   nmi,
   type LabelInput,
 } from '@dc/metrics';
@@ -162,6 +164,78 @@ describe('probabilities', () => {
     expect(() => confidenceHistogram([0.5, NaN])).toThrow(NonFiniteError);
     expect(() => confidenceHistogram([])).toThrow(InvalidInputError);
     expect(() => confidenceHistogram([0.5], { bins: 0 })).toThrow(InvalidOptionError);
+  });
+
+  it('rejects histogram entries that are not numbers instead of converting them', () => {
+    expect(() => confidenceHistogram(['0.5', 0.2] as never)).toThrow(InvalidInputError);
+    expect(() => confidenceHistogram([0.2, '0.5'] as never)).toThrow(/confidences must be numbers; found '0.5' \(a string\) at index 1/);
+    expect(() => confidenceHistogram([0.2, true] as never)).toThrow(/found true \(a boolean\) at index 1/);
+    expect(() => confidenceHistogram([0.2, undefined] as never)).toThrow(InvalidInputError);
+    expect(() => confidenceHistogram([0.2, null] as never)).toThrow(/found null at index 1/);
+    expect(confidenceHistogram([0.2, 0.9], { bins: 2 }).counts).toEqual([1, 1]);
+  });
+
+  it('rejects a null row with a typed error, not a TypeError', () => {
+    expect(() => calibration([null] as never, [0])).toThrow(InvalidInputError);
+    expect(() => calibration([null] as never, [0])).toThrow(/row 0 is null; each row must be an array of k probabilities/);
+    expect(() => calibration([[1], null] as never, [0, 0])).toThrow(/row 1 is null/);
+    expect(() => calibration([[1], 1] as never, [0, 0])).toThrow(/row 1 is a number/);
+    expect(() => calibration([undefined] as never, [0])).toThrow(InvalidInputError);
+    expect(() => confidenceHistogram([null] as never)).toThrow(InvalidInputError);
+    expect(() => confidenceHistogram([null, [1]] as never)).toThrow(/row 0 is null/);
+    expect(() => evaluateClustering([0], [0], { probabilities: [null] as never })).toThrow(InvalidInputError);
+  });
+});
+
+describe('calibrationFromConfidences', () => {
+  const conf = Float64Array.from([0.2, 0.9]);
+  const flags = Uint8Array.from([0, 1]);
+
+  it('rejects a bin count that is not an integer >= 1', () => {
+    expect(calibrationFromConfidences(conf, flags, 1).bins).toHaveLength(1);
+    for (const bins of [0, -2, 2.5, NaN, Infinity, '4']) {
+      expect(() => calibrationFromConfidences(conf, flags, bins as number)).toThrow(InvalidOptionError);
+    }
+    expect(() => calibrationFromConfidences(conf, flags, 0)).toThrow(/'bins' parameter of calibrationFromConfidences must be an integer/);
+  });
+
+  it('rejects confidences outside [0, 1], non-finite or not numbers', () => {
+    expect(() => calibrationFromConfidences(Float64Array.from([0.2, 1.5]), flags, 4)).toThrow(/must lie in \[0, 1\]; found 1.5 at index 1/);
+    expect(() => calibrationFromConfidences(Float64Array.from([-0.1, 0.5]), flags, 4)).toThrow(InvalidInputError);
+    expect(() => calibrationFromConfidences(Float64Array.from([0.2, NaN]), flags, 4)).toThrow(NonFiniteError);
+    expect(() => calibrationFromConfidences(Float64Array.from([Infinity, 0.5]), flags, 4)).toThrow(NonFiniteError);
+    expect(() => calibrationFromConfidences([0.2, '0.9'] as never, flags, 4)).toThrow(InvalidInputError);
+    expect(() => calibrationFromConfidences(new Float64Array(0), new Uint8Array(0), 4)).toThrow(/is empty/);
+    expect(() => calibrationFromConfidences(null as never, flags, 4)).toThrow(InvalidInputError);
+  });
+
+  it('needs one 0/1 correctness flag per confidence', () => {
+    expect(() => calibrationFromConfidences(conf, Uint8Array.from([1]), 4)).toThrow(ShapeError);
+    expect(() => calibrationFromConfidences(conf, Uint8Array.from([1, 0, 1]), 4)).toThrow(ShapeError);
+    expect(() => calibrationFromConfidences(conf, Uint8Array.from([0, 2]), 4)).toThrow(/flags must be 0 or 1; found 2/);
+    expect(() => calibrationFromConfidences(conf, undefined as never, 4)).toThrow(InvalidInputError);
+  });
+});
+
+describe('expectedMutualInformation', () => {
+  it('rejects sizes that are not positive integers summing to n', () => {
+    expect(expectedMutualInformation([2, 2], [1, 3], 4)).toBeGreaterThan(0);
+    expect(() => expectedMutualInformation([2, 0, 2], [1, 3], 4)).toThrow(/positive integers \(leave out empty labels\); found 0 at index 1/);
+    expect(() => expectedMutualInformation([2, 2], [1.5, 2.5], 4)).toThrow(InvalidInputError);
+    expect(() => expectedMutualInformation([2, -1, 3], [1, 3], 4)).toThrow(InvalidInputError);
+    expect(() => expectedMutualInformation([2, NaN], [1, 3], 4)).toThrow(InvalidInputError);
+    expect(() => expectedMutualInformation([2, 2], [1, 3], 5)).toThrow(/'rowSizes': sizes sum to 4, but n is 5/);
+    expect(() => expectedMutualInformation([2, 3], [1, 3], 5)).toThrow(/'colSizes': sizes sum to 4, but n is 5/);
+    expect(() => expectedMutualInformation([4], [1, 3], 5)).toThrow(InvalidInputError);
+    expect(() => expectedMutualInformation([], [], 0)).toThrow(/'n': must be a positive integer/);
+    expect(() => expectedMutualInformation([2, 2], [1, 3], 4.5)).toThrow(InvalidInputError);
+    expect(() => expectedMutualInformation(null as never, [1, 3], 4)).toThrow(InvalidInputError);
+  });
+
+  it('still serves AMI, whose sizes never include an empty label (noise excluded or not)', () => {
+    expect(Number.isFinite(ami([-1, -1, 0, 0, 1, 1, 1], [0, 1, 0, 0, 1, 1, 0], { noise: 'exclude' }))).toBe(true);
+    expect(Number.isFinite(ami([7, 7, 300, 300, 300], [0, 0, 0, 5, 5]))).toBe(true);
+    expect(ami([0, 0, 0], [1, 1, 1])).toBe(1);
   });
 });
 

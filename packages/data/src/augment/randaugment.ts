@@ -3,18 +3,20 @@
  * as in PIL (see pil-ops.ts), followed by an optional Cutout (DeVries and Taylor, 2017). Every image draws its
  * own N operations (with replacement, as RandAugment and SCAN do) and their random signs.
  *
- * Magnitude M runs from 0 (no change) to 10 (the far end of Table 5's range) and maps linearly into each range:
+ * Magnitude M runs from 0 to 10 (the far end of Table 5's range) and maps linearly into each parameter's range:
  *   Brightness, Color, Contrast, Sharpness  factor 1 - 0.099 M       (Table 5: [0.01, 0.99])
  *   Posterize                               bits   8 - round(0.7 M)  (Table 5: [1, 8])
  *   Rotate                                  +-4.5 M degrees          (Table 5: [-45, 45])
  *   ShearX/Y                                +-0.03 M                 (Table 5: [-0.3, 0.3])
  *   Solarize                                threshold 256 - round(25.6 M) (Table 5: [0, 256])
  *   TranslateX/Y                            +-0.03 M of the image side (Table 5: [-0.3, 0.3])
- * Deviations: the enhancement factors start at 1 (M = 0) rather than Table 5's 0.99, so that M = 0 leaves every
- * image unchanged; and RUC's released code maps its magnitude the other way for those ops (a larger value gives a
- * factor nearer 1, a weaker change), whereas here a larger M is always a stronger change, as RandAugment's
- * magnitude means. Like Table 5 (and unlike torchvision's RandAugment) the enhancement ops only weaken
- * brightness, colour, contrast and sharpness.
+ * AutoContrast and Equalize have no parameter and ignore M, as in the reference RandAugment, so they change images
+ * even at M = 0; Identity never does.
+ * Deviations: the enhancement factors start at 1 (M = 0) rather than Table 5's 0.99, so that M = 0 makes every
+ * operation with a parameter the identity; and RUC's released code maps its magnitude the other way for those
+ * ops (a larger value gives a factor nearer 1, a weaker change), whereas here a larger M is always a stronger
+ * change, as RandAugment's magnitude means. Like Table 5 (and unlike torchvision's RandAugment) the enhancement
+ * ops only weaken brightness, colour, contrast and sharpness.
  */
 import { InvalidOptionError, Rng, Tensor, c, validateOptions } from '@dc/core';
 import { RNG, SEED, checkBatch, quantize, resolveRng, type ImageBatch } from './common.js';

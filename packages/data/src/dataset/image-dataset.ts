@@ -85,6 +85,17 @@ export function imagesToFloat(images: ImageStorage, normalization: Normalization
   return new Tensor('float32', out, [n, ch, h, w]);
 }
 
+const ANY = c.custom<unknown>('checked separately', () => true);
+const INIT_SCHEMA = {
+  images: ANY,
+  labels: ANY,
+  classNames: ANY,
+  name: c.optional(c.string()),
+  normalization: ANY,
+  hints: c.optional(c.object<Partial<DatasetHints>>()),
+  sources: c.optional(c.arrayOf(c.string())),
+};
+
 export class ImageDataset {
   /** The stored pixels, [N, C, H, W]: uint8 in 0-255 or float32 in 0-1. */
   readonly images: ImageStorage;
@@ -103,6 +114,10 @@ export class ImageDataset {
 
   constructor(init: ImageDatasetInit) {
     if (typeof init !== 'object' || init === null) throw new InvalidInputError('init', 'expected an object with an images tensor');
+    // A misspelt key (e.g. `normalisation`) would otherwise be ignored silently. The data fields keep their own
+    // checks below (InvalidInputError, ShapeError), so the schema lets them through.
+    validateOptions('ImageDataset', init, INIT_SCHEMA, {});
+    if (init.hints !== undefined) validateOptions('ImageDataset hints', init.hints, { horizontalFlip: c.optional(c.bool()) }, {});
     const [n, ch] = checkImages(init.images);
     this.images = init.images;
     this.labels = checkLabels(init.labels, n);

@@ -67,6 +67,10 @@ export async function loadCifarBatches(files: readonly string[], options: CifarB
     { variant: c.oneOf(['cifar10', 'cifar100'] as const), labels: c.oneOf(['fine', 'coarse'] as const), classNames: c.optional(c.arrayOf(c.string())), name: c.optional(c.string()) },
     { variant: 'cifar10' as const, labels: 'fine' as const },
   );
+  // CIFAR-10 records carry one label, so 'coarse' would silently give the fine (only) labels.
+  if (opts.variant === 'cifar10' && opts.labels === 'coarse') {
+    throw new InvalidOptionError('loadCifarBatches', 'labels', "'fine' with variant 'cifar10' (only CIFAR-100 has coarse labels)", opts.labels);
+  }
   if (!Array.isArray(files) || files.length === 0) throw new InvalidOptionError('loadCifarBatches', 'files', 'a non-empty array of file paths', files);
   const batches: CifarBatch[] = [];
   for (const file of files) {

@@ -2,7 +2,7 @@
  * The IDX format of MNIST and its relatives: two zero bytes, a type code, the number of dimensions, one
  * big-endian uint32 per dimension, then the data in big-endian C order. Files may be gzip-compressed.
  */
-import { Tensor } from '@dc/core';
+import { Tensor, c, validateOptions } from '@dc/core';
 import { ImageDataset, type DatasetHints } from '../dataset/image-dataset.js';
 import { DataFileError } from '../errors.js';
 import { checkPath, readDataFile, swapBytes, LITTLE_ENDIAN } from './files.js';
@@ -96,15 +96,26 @@ export function idxImages(array: IdxArray, file: string): Tensor<'uint8'> {
   return new Tensor('uint8', array.data as Uint8Array, [n, 1, h, w]);
 }
 
-/** Checks an IDX array holds one uint8 label per image. */
-export function idxLabels(array: IdxArray, file: string, count: number, countFile: string): Int32Array {
+/**
+ * Checks an IDX array holds one uint8 label per image, each below `numClasses` when the number of classes is
+ * known (a label out of range makes the file malformed, as in the CIFAR loader).
+ */
+export function idxLabels(array: IdxArray, file: string, count: number, countFile: string, numClasses?: number): Int32Array {
   if (array.dtype !== 'uint8' || array.shape.length !== 1) {
     throw new DataFileError(file, 'unsupported', `holds ${array.dtype} data of shape [${array.shape.join(', ')}]; labels must be uint8 [N].`);
   }
   if (array.shape[0] !== count) {
     throw new DataFileError(file, 'size-mismatch', `has ${array.shape[0]} labels but '${countFile}' has ${count} images.`);
   }
-  return Int32Array.from(array.data as Uint8Array);
+  const labels = Int32Array.from(array.data as Uint8Array);
+  if (numClasses !== undefined) {
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i]! >= numClasses) {
+        throw new DataFileError(file, 'malformed', `has label ${labels[i]} at index ${i} (>= ${numClasses}); there are ${numClasses} classes (0-${numClasses - 1}).`);
+      }
+    }
+  }
+  return labels;
 }
 
 export interface IdxDatasetOptions {
@@ -113,18 +124,28 @@ export interface IdxDatasetOptions {
   hints?: Partial<DatasetHints>;
 }
 
-/** An ImageDataset from an IDX image file and, optionally, its IDX label file (raw or gzip). */
+/**
+ * An ImageDataset from an IDX image file and, optionally, its IDX label file (raw or gzip). With `classNames`,
+ * a label without a name makes the label file malformed.
+ */
 export async function loadIdx(imagesFile: string, labelsFile?: string, options: IdxDatasetOptions = {}): Promise<ImageDataset> {
+  // Options first: a typo should not cost reading the files.
+  const opts = validateOptions(
+    'loadIdx',
+    options,
+    { name: c.optional(c.string()), classNames: c.optional(c.arrayOf(c.string(), { min: 1 })), hints: c.optional(c.object<Partial<DatasetHints>>()) },
+    {},
+  );
   checkPath('loadIdx', 'imagesFile', imagesFile);
   if (labelsFile !== undefined) checkPath('loadIdx', 'labelsFile', labelsFile);
   const images = idxImages(await readIdx(imagesFile), imagesFile);
-  const labels = labelsFile === undefined ? null : idxLabels(await readIdx(labelsFile), labelsFile, images.shape[0]!, imagesFile);
+  const labels = labelsFile === undefined ? null : idxLabels(await readIdx(labelsFile), labelsFile, images.shape[0]!, imagesFile, opts.classNames?.length);
   return new ImageDataset({
     images,
     labels,
-    classNames: options.classNames ?? null,
-    name: options.name ?? 'idx',
-    hints: options.hints ?? {},
+    classNames: opts.classNames ?? null,
+    name: opts.name ?? 'idx',
+    hints: opts.hints ?? {},
     sources: labelsFile === undefined ? [imagesFile] : [imagesFile, labelsFile],
   });
 }

@@ -62,7 +62,7 @@ async function loadIdxSplits(dir: string, split: MnistSplit, name: string, class
     const imagesFile = await findIdx(dir, imagesBase);
     const labelsFile = await findIdx(dir, labelsBase);
     const images = idxImages(await readIdx(imagesFile), imagesFile);
-    const labels = idxLabels(await readIdx(labelsFile), labelsFile, images.shape[0]!, imagesFile);
+    const labels = idxLabels(await readIdx(labelsFile), labelsFile, images.shape[0]!, imagesFile, classNames.length);
     datasets.push(new ImageDataset({ images, labels, classNames, name, hints: { horizontalFlip }, sources: [imagesFile, labelsFile] }));
   }
   return datasets.length === 1 ? datasets[0]! : ImageDataset.concat(datasets, name);
