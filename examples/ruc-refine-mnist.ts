@@ -5,7 +5,7 @@
  *
  * Steps: pretrain a convolutional autoencoder on the images (no labels), select the clean labels by the metric
  * strategy on its latent codes (a label agrees with most of its 100 nearest neighbours), then co-train two networks
- * started from the encoder for 15 epochs (about 6 minutes on two CPU cores). The paper trains ResNet-18 from a
+ * started from the encoder for 15 epochs (2-6 minutes on two CPU cores). The paper trains ResNet-18 from a
  * SimCLR encoder for 200 epochs on GPUs; this is a budget schedule.
  *
  * Ground-truth digits are read only after refining, to score the input and the output.

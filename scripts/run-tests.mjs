@@ -14,8 +14,9 @@ const run = spawnSync('npm', ['test', '--', '--json', `--outputFile=${resultsFil
   stdio: 'inherit',
 });
 if (!existsSync(resultsFile)) {
-  console.log('tests: 0 passed, 1 failed');
+  // The summary must be the log's last line, so the explanation goes first.
   console.error('jest produced no results file');
+  console.log('tests: 0 passed, 1 failed');
   process.exit(1);
 }
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));

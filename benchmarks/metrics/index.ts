@@ -103,13 +103,17 @@ const rows: [string, string | null, string | undefined][] = [
   ['clean-set P/R/F1', null, undefined],
 ];
 let sum = 0;
+let sumWithReference = 0;
 for (const [name, key, note] of rows) {
   const ours = median(perMetric[name]!);
   sum += ours;
+  if (key) sumWithReference += ours;
   report.add({ case: CASE, metric: `${name} (median of 5)`, ours, reference: key ? refOf(key) : null, unit: 's', ...(note ? { note } : {}) });
 }
 const refTotal = ref.available ? Object.values(ref.value!).reduce((s, v) => s + v.seconds, 0) : null;
-report.add({ case: CASE, metric: 'sum of the rows above', ours: sum, reference: refTotal, unit: 's', target: { op: '<', value: 1 }, note: 'reference: sum of the scikit-learn/SciPy/NumPy rows' });
+report.add({ case: CASE, metric: 'sum of the rows above', ours: sum, unit: 's', target: { op: '<', value: 1 } });
+// Like for like: only the work both sides do (the reference has no confusion-matrix or clean-set rows).
+report.add({ case: CASE, metric: 'sum of the rows with a reference', ours: sumWithReference, reference: refTotal, unit: 's', note: 'reference: sum of the scikit-learn/SciPy/NumPy rows, each one run (ours: medians of 5)' });
 report.add({ case: CASE, metric: 'evaluateClustering, all metrics (median of 5)', ours: median(warm), unit: 's', target: { op: '<', value: 1 } });
 report.add({ case: CASE, metric: 'evaluateClustering, all metrics (first call)', ours: cold, unit: 's', target: { op: '<', value: 1 } });
 report.add({ case: `${K} x ${K} contingency table`, metric: 'Hungarian (munkres via linearSumAssignment, median of 5)', ours: median(hungarian), unit: 's' });
