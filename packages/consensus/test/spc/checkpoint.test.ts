@@ -3,11 +3,12 @@
  * ends (same seed, same labels, same agreement history), without pretraining again; a directory holding another
  * run is refused.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '@dc/core';
 import { fitSpc, type SpcOptions, type SpcProgress } from '@dc/consensus';
+import { CheckpointError } from '@dc/nn';
 import { SMALL_SCHEDULE, syntheticImages } from './synthetic';
 
 const { images } = syntheticImages(480, 4, 16, 3);
@@ -47,6 +48,22 @@ describe('fitSpc checkpoints', () => {
     await expect(fitSpc(images, { ...OPTIONS, seed: 8, checkpointDir: dir })).rejects.toThrow(InvalidInputError);
     await expect(fitSpc(images, { ...OPTIONS, seed: 8, checkpointDir: dir })).rejects.toThrow(/holds a run on other images or with other options/);
   });
+
+  it('stops the other workers when a member fails, and starts no other member', async () => {
+    const dir = join(root, 'd');
+    const options: SpcOptions = { ...OPTIONS, ensembleSize: 3, epochs: 4, workers: 2, checkpointDir: dir };
+    await fitSpc(images, { ...options, maxRounds: 1 });
+    // Member 1 cannot resume round 2 from a damaged training checkpoint while member 0 trains in the other worker;
+    // member 2, next in line for that worker, must not start.
+    writeFileSync(join(dir, 'member1.ckpt'), 'not a checkpoint');
+    const member2 = statSync(join(dir, 'member2.ckpt')).mtimeMs;
+    const error = await fitSpc(images, { ...options, maxRounds: 2 }).catch((e: unknown) => e);
+    expect(CheckpointError.isInstance(error)).toBe(true);
+    const member0 = statSync(join(dir, 'member0.ckpt')).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(statSync(join(dir, 'member0.ckpt')).mtimeMs).toBe(member0);
+    expect(statSync(join(dir, 'member2.ckpt')).mtimeMs).toBe(member2);
+  }, 240_000);
 
   it('refuses a damaged or foreign run file', async () => {
     const dir = join(root, 'c');
