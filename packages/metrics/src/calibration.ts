@@ -112,7 +112,7 @@ export function readProbabilities(argument: string, input: ProbabilityInput, n: 
 
 /** One row of an array of probability rows: an array or typed array (not null, a number or a string). */
 function checkRow(argument: string, row: unknown, i: number): ArrayLike<number> {
-  if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<number>).length !== 'number') {
+  if (!isArrayLike(row)) {
     const what = row === null || row === undefined ? String(row) : typeof row === 'object' ? 'an object without a length' : `a ${typeof row}`;
     throw new InvalidInputError(argument, `row ${i} is ${what}; each row must be an array of k probabilities`);
   }

@@ -4,7 +4,7 @@
  */
 import { InvalidInputError, Tensor, assertMatrix, c, validateOptions } from '@dc/core';
 import { checkIndices, checkRange, splitIndices, type SplitOptions } from './indices.js';
-import { checkClassNames, checkLabels, gatherLabels } from './labels.js';
+import { CHECKED_SEPARATELY, checkClassNames, checkLabels, gatherLabels } from './labels.js';
 
 export interface EmbeddingDatasetInit {
   /** [N, D] float32 (float64 is converted and must fit in float32), finite. Not copied when float32. */
@@ -16,8 +16,7 @@ export interface EmbeddingDatasetInit {
   sources?: readonly string[];
 }
 
-const ANY = c.custom<unknown>('checked separately', () => true);
-const INIT_SCHEMA = { features: ANY, labels: ANY, classNames: ANY, name: c.optional(c.string()), sources: c.optional(c.arrayOf(c.string())) };
+const INIT_SCHEMA = { features: CHECKED_SEPARATELY, labels: CHECKED_SEPARATELY, classNames: CHECKED_SEPARATELY, name: c.optional(c.string()), sources: c.optional(c.arrayOf(c.string())) };
 
 /** Largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;

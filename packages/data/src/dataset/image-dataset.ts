@@ -7,7 +7,7 @@
  */
 import { InvalidInputError, InvalidOptionError, ShapeError, Tensor, c, validateOptions } from '@dc/core';
 import { checkIndices, checkRange, splitIndices, type SplitOptions } from './indices.js';
-import { checkClassNames, checkLabels, gatherLabels } from './labels.js';
+import { CHECKED_SEPARATELY, checkClassNames, checkLabels, gatherLabels } from './labels.js';
 
 /** Per-channel mean and standard deviation on the [0, 1] pixel scale (the torchvision convention). */
 export interface Normalization {
@@ -85,13 +85,12 @@ export function imagesToFloat(images: ImageStorage, normalization: Normalization
   return new Tensor('float32', out, [n, ch, h, w]);
 }
 
-const ANY = c.custom<unknown>('checked separately', () => true);
 const INIT_SCHEMA = {
-  images: ANY,
-  labels: ANY,
-  classNames: ANY,
+  images: CHECKED_SEPARATELY,
+  labels: CHECKED_SEPARATELY,
+  classNames: CHECKED_SEPARATELY,
   name: c.optional(c.string()),
-  normalization: ANY,
+  normalization: CHECKED_SEPARATELY,
   hints: c.optional(c.object<Partial<DatasetHints>>()),
   sources: c.optional(c.arrayOf(c.string())),
 };

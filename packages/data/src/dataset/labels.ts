@@ -1,5 +1,8 @@
-/** Checks shared by the dataset types for their evaluation-only labels and class names. */
-import { InvalidInputError, assertLabels } from '@dc/core';
+/** Checks shared by the dataset types: their evaluation-only labels and class names, and their init objects. */
+import { InvalidInputError, assertLabels, c } from '@dc/core';
+
+/** Schema entry for an init field that has its own check (data tensors, labels): the schema only rejects unknown keys. */
+export const CHECKED_SEPARATELY = c.custom<unknown>('checked separately', () => true);
 
 export function checkLabels(labels: ArrayLike<number> | null | undefined, n: number): Int32Array | null {
   if (labels === null || labels === undefined) return null;
