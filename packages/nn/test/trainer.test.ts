@@ -293,6 +293,45 @@ describe('the training loop', () => {
     await trainer.dispose();
   });
 
+  it("a step's random inputs are not drawn from the stream that the next step's batch receives", async () => {
+    // Dropout keep-masks are one 32-bit draw per element (kept when the draw is at least p * 2^32). Were the
+    // streams to overlap, each step's mask would equal the threshold test of the next batch's first draws.
+    const width = 8;
+    const batchSize = 8;
+    const model = new Sequential(new Dropout(0.5), new Linear(width, 2));
+    const batchDraws: Uint32Array[] = [];
+    const masks: Float32Array[] = [];
+    const probe = {
+      size: 32,
+      batch: (indices: Int32Array, rng: Rng) => {
+        batchDraws.push(Uint32Array.from({ length: indices.length * width }, () => rng.nextUint32()));
+        return {
+          x: new Tensor('float32', new Float32Array(indices.length * width).fill(1), [indices.length, width]),
+          y: Tensor.zeros([indices.length], 'int64'),
+        };
+      },
+    };
+    const trainer = new Trainer({
+      model,
+      loss: (ctx) => {
+        const x = ctx.input('x');
+        const dropped = ctx.forward<Value>(x, { module: '0' }); // the first mask drawn: x is all ones, so 2 * mask
+        return { loss: crossEntropy(ctx.g, ctx.forward<Value>(x), ctx.input('y')), outputs: { dropped } };
+      },
+      optimizer: sgd({ lr: 0.1 }),
+      runtime: await testRuntime(),
+    });
+    await trainer.fit(probe, { epochs: 2, batchSize, onStep: (o) => void masks.push(Float32Array.from(o.outputs.dropped!.data as Float32Array)) });
+    expect(masks.length).toBe(8);
+    for (let k = 0; k + 1 < masks.length; k++) {
+      const next = batchDraws[k + 1]!;
+      let same = 0;
+      for (let i = 0; i < next.length; i++) if ((masks[k]![i]! > 0) === next[i]! >= 0.5 * 4294967296) same++;
+      expect(same / next.length).toBeLessThan(0.8);
+    }
+    await trainer.dispose();
+  });
+
   it('rejects bad fit options and data', async () => {
     const trainer = new Trainer({ model: new MLP({ inputDim: 4, outputDim: 3 }), loss: ceLoss, optimizer: sgd({ lr: 0.1 }), runtime: await testRuntime() });
     await expect(trainer.fit(data, { epochs: 1, batchSize: 0 })).rejects.toThrow(InvalidOptionError);

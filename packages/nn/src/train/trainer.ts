@@ -4,8 +4,8 @@
  * good state, atomic checkpoints and exact resume.
  *
  * Randomness: a root Rng(seed) forks the initial weights' stream and the trainer's stream. Each epoch draws its
- * shuffle from the trainer's stream; each step forks a private stream from it for the batch (augmentation) and
- * the random inputs (dropout masks, noise). A checkpoint stores the stream and the state at the start of the
+ * shuffle from the trainer's stream; each step forks two private streams from it, one for the batch (augmentation)
+ * and one for the random inputs (dropout masks, noise). A checkpoint stores the stream and the state at the start of the
  * epoch, so a resumed run draws exactly what the uninterrupted run would have.
  */
 import { DEVICES, InvalidInputError, InvalidOptionError, Rng, Runtime, Tensor, c, validateOptions, type Device, type RngState } from '@dc/core';
@@ -363,11 +363,14 @@ export class Trainer {
           break outer;
         }
         const before = this.rng.getState();
+        // Two forks, not a fork of a fork: a forked child starts where its parent stood, so the batch stream and
+        // the random-input stream must each be forked from the trainer's stream to stay apart from later steps.
+        const dataRng = this.rng.fork();
         const stepRng = this.rng.fork();
         const { indices, valid } = plan.indices(order, s);
         let batch: Readonly<Record<string, Tensor>>;
         try {
-          batch = await data.batch(indices, stepRng.fork());
+          batch = await data.batch(indices, dataRng);
         } catch (e) {
           this.rng.setState(before);
           throw e;
