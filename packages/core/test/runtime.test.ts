@@ -28,11 +28,13 @@ describe('device resolution', () => {
   it('always has the CPU and resolves auto to a working device, saying why others were skipped', async () => {
     expect(await availableDevices()).toContain('cpu');
     const { device, attempts } = await resolveDevice('auto');
-    expect(['cpu', 'cuda', 'webgpu']).toContain(device);
+    // auto never picks WebGPU (measured slower than the CPU here): CUDA when it works, else the CPU.
+    expect(['cpu', 'cuda']).toContain(device);
     for (const a of attempts) {
-      expect(['cuda', 'webgpu']).toContain(a.device);
+      expect(a.device).toBe('cuda');
       expect(a.reason.length).toBeGreaterThan(0);
     }
+    expect(device === 'cpu').toBe(!(await availableDevices()).includes('cuda'));
     expect((await resolveDevice('cpu')).device).toBe('cpu');
   });
 

@@ -1,7 +1,10 @@
 /**
- * Execution-provider choice, in one place. `auto` tries CUDA, then WebGPU, then CPU; each candidate is probed by
- * actually running a one-node model on it (a provider can be listed as supported and still fail to load its
- * libraries or find an adapter), and the outcome is cached for the process.
+ * Execution-provider choice, in one place. `auto` tries CUDA, then the CPU; each candidate is probed by actually
+ * running a one-node model on it (a provider can be listed as supported and still fail to load its libraries or
+ * find an adapter), and the outcome is cached for the process. WebGPU is used only when asked for by name: on an
+ * H100 it was slower than the CPU for every workload here (`npm run bench -- gpu-step`: training steps about 3x
+ * slower than 16 CPU threads, the exact kNN 8x), because every step moves the whole training state between host and
+ * device and some ops fall back to the CPU.
  */
 import * as ort from 'onnxruntime-node';
 import { DeviceUnavailableError, type DeviceAttempt } from '../errors.js';
@@ -12,6 +15,7 @@ import { Tensor } from '../tensor.js';
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export type ResolvedDevice = Exclude<Device, 'auto'>;
 export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+const AUTO_ORDER: ResolvedDevice[] = ['cuda', 'cpu'];
 
 const probes = new Map<ResolvedDevice, Promise<string | null>>();
 let probeModel: Uint8Array | undefined;
@@ -79,11 +83,11 @@ function probeCached(device: ResolvedDevice): Promise<string | null> {
 }
 
 /**
- * Resolves a device request: a named device must work (DeviceUnavailableError otherwise); `auto` returns the
- * first of cuda, webgpu, cpu that works, and `attempts` records why the others were skipped.
+ * Resolves a device request: a named device must work (DeviceUnavailableError otherwise); `auto` returns CUDA
+ * when it works, else the CPU, and `attempts` records why CUDA was skipped.
  */
 export async function resolveDevice(device: Device = 'auto'): Promise<{ device: ResolvedDevice; attempts: DeviceAttempt[] }> {
-  const candidates: ResolvedDevice[] = device === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [device];
+  const candidates: ResolvedDevice[] = device === 'auto' ? AUTO_ORDER : [device];
   const attempts: DeviceAttempt[] = [];
   for (const candidate of candidates) {
     const reason = await probeCached(candidate);

@@ -14,7 +14,7 @@ import { DEVICES, executionProviders, resolveDevice, type Device, type ResolvedD
 import { lowerConvsToNchwc, nchwcBlockSize, NCHWC_DOMAIN } from './nchwc.js';
 
 export interface RuntimeOptions {
-  /** 'auto' (default) tries cuda, then webgpu, then cpu. */
+  /** 'auto' (default) tries cuda, then cpu; 'webgpu' only by name (see device.ts). */
   device?: Device;
   /** Intra-op threads; 0 (default) lets ONNX Runtime use one per physical core. */
   threads?: number;
