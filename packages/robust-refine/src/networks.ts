@@ -67,13 +67,15 @@ export function classifier(backbone: Module, featureDim: number, numClusters: nu
 }
 
 /**
- * Initial weights of the networks: each from its own stream of `rng`; with an encoder state, every backbone
- * tensor is replaced by (a copy of) the pretrained one.
+ * Initial weights of the networks, drawn one after another from `rng`; with an encoder state, every backbone
+ * tensor is replaced by (a copy of) the pretrained one. Sequential draws, not a fork per network: `rng` is often
+ * itself a fork, and a fork of a fork starts exactly where the grandparent's next fork would (fitRuc's second
+ * network used to share its weights' stream with the BatchNorm calibration that way).
  */
 export function initialStates(model: Module, count: number, rng: Rng, encoderState?: ModelState): ModelState[] {
   const states: ModelState[] = [];
   for (let i = 0; i < count; i++) {
-    const s = model.init(rng.fork());
+    const s = model.init(rng);
     if (encoderState) {
       for (const [group, from, to] of [
         ['parameter', encoderState.parameters, s.parameters],

@@ -41,6 +41,15 @@ export interface PretrainedEncoder {
 }
 
 /**
+ * The rows `pretrainEncoder` trains on when given a subset. Its generator is seeded from a draw of `Rng(seed)`, not
+ * `Rng(seed)` itself: the trainer's initial weights come from the start of `Rng(seed)`'s stream, and the subset
+ * must not be chosen by the same numbers.
+ */
+export function pretrainSubset(n: number, subset: number, seed: number): Int32Array {
+  return new Rng(new Rng(seed).nextSeed()).choice(n, subset);
+}
+
+/**
  * Trains a convolutional autoencoder on `data` (images: an ImageDataset or [N, C, H, W]) and returns its encoder
  * in the form `fitRuc`'s `encoder` option takes, and the latent codes as embeddings for the metric strategy. The
  * images are fed as `fitRuc` feeds them (the dataset's normalisation, or pixels in [0, 1]), so the encoder sees
@@ -65,7 +74,7 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
   }, { latentDim: 32, baseChannels: 16, epochs: 10, batchSize: 256, lr: 1e-3, seed: 0 });
 
   const all = Int32Array.from({ length: source.n }, (_, i) => i);
-  const rows = o.subset !== undefined && o.subset < source.n ? new Rng(o.seed).choice(source.n, o.subset) : all;
+  const rows = o.subset !== undefined && o.subset < source.n ? pretrainSubset(source.n, o.subset, o.seed) : all;
   const x = source.plain(rows);
   const [channels, height, width] = source.rowShape as [number, number, number];
   // Targets in [0, 1] suit a sigmoid output; normalised images can be negative, so those get a linear one.

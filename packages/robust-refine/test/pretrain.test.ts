@@ -1,6 +1,7 @@
 import { InvalidInputError, InvalidOptionError, Rng, Tensor, UnknownOptionError, disposeSharedRuntimes } from '@dc/core';
 import { ImageDataset } from '@dc/data';
-import { fitRuc, pretrainEncoder } from '@dc/robust-refine';
+import { fitRuc, initialStates, pretrainEncoder, smallMlp } from '@dc/robust-refine';
+import { pretrainSubset } from '../src/pretrain';
 
 afterAll(() => disposeSharedRuntimes());
 
@@ -23,6 +24,29 @@ function squares(n: number, seed: number, noise = 20): ImageDataset {
 }
 
 const SMALL = { latentDim: 6, baseChannels: 4, epochs: 8, batchSize: 16, lr: 1e-2, threads: 1 };
+
+describe('independent random streams', () => {
+  it("the subset is not drawn from the numbers that start the trainer's weights", () => {
+    // The Trainer's weights come from the start of Rng(seed); the old subset came from there too.
+    const chosen = pretrainSubset(1000, 50, 7);
+    expect(Array.from(chosen)).not.toEqual(Array.from(new Rng(7).choice(1000, 50)));
+    expect(Array.from(pretrainSubset(1000, 50, 7))).toEqual(Array.from(chosen));
+    expect(new Set(chosen).size).toBe(50);
+  });
+
+  it("initial states from a forked generator do not reuse the parent's next fork (fitRuc's calibration stream)", () => {
+    const model = smallMlp(8, 4).module;
+    const root = new Rng(5);
+    const initRng = root.fork();
+    const [first, second] = initialStates(model, 2, initRng);
+    const sibling = model.init(root.fork());
+    for (const state of [first!, second!]) {
+      const same = [...state.parameters].every(([name, t]) => Array.from(t.data).join() === Array.from(sibling.parameters.get(name)!.data).join());
+      expect(same).toBe(false);
+    }
+    expect(Array.from(first!.parameters.values())[0]!.data).not.toEqual(Array.from(second!.parameters.values())[0]!.data);
+  });
+});
 
 describe('pretrainEncoder', () => {
   it('rejects embeddings, unknown options and out-of-range values', async () => {

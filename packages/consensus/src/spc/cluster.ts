@@ -7,7 +7,7 @@ import { NoExactCutError } from '../errors.js';
 import { fitHdbscan } from '../hdbscan/hdbscan.js';
 import { fitGmm } from '../gmm/gmm.js';
 import { fitUmap, type UmapResult, type UmapStage } from '../umap/umap.js';
-import type { Tensor, Device } from '@dc/core';
+import { Rng, type Tensor, type Device } from '@dc/core';
 import type { ResolvedSpcOptions } from './options.js';
 
 export interface MemberLabels {
@@ -41,7 +41,9 @@ export async function clusterLatents(latent: Tensor, ctx: ClusterContext): Promi
   const k = o.nClusters;
   if (o.clusterer === 'gmm') {
     // scikit-learn's defaults, as the authors used: full covariances, one initialisation.
-    const labels = fitGmm(umap.embedding, { nComponents: k, seed: ctx.seed }).labels;
+    // A seed of its own: UMAP's layout starts from the first draws of Rng(ctx.seed), and so would the mixture's
+    // k-means++ start if it were given the same seed.
+    const labels = fitGmm(umap.embedding, { nComponents: k, seed: new Rng(ctx.seed).nextSeed() }).labels;
     const sizes = new Int32Array(k);
     for (const l of labels) sizes[l]!++;
     if (sizes.some((s) => s === 0)) return { excluded: true, reason: `the Gaussian mixture left ${sizes.filter((s) => s === 0).length} of ${k} components empty` };
