@@ -121,6 +121,7 @@ export {
   type CheckpointHeader,
   type CheckpointProgress,
   type CheckpointTensorEntry,
+  type EpochSums,
 } from './train/checkpoint.js';
 export { TrainingDivergedError, CheckpointError } from './train/errors.js';
 export { trainInWorker, workerEntry, type WorkerJob, type WorkerJobDefinition, type WorkerRunOptions, type WorkerResult } from './train/worker.js';

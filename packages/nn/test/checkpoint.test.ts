@@ -24,6 +24,11 @@ function sample(): Checkpoint {
     optimizer: { kind: 'adam', config: { betas: [0.9, 0.999], eps: 1e-8 } },
     data: { size: 100, batchSize: 7, lastBatch: 'drop', shuffle: true },
     metadata: { note: 'test' },
+    history: [
+      { epoch: 1, loss: 0.5, metrics: { grad_norm: NaN }, seconds: 1.5 },
+      { epoch: 2, loss: 0.25, metrics: { grad_norm: 2 }, evaluation: { acc: 0.75 }, seconds: 1.25 },
+    ],
+    epochSums: { loss: 1.25, count: 3, metrics: { grad_norm: 6 } },
   };
 }
 
@@ -39,6 +44,10 @@ describe('checkpoint format', () => {
     expect(b.optimizer).toEqual(a.optimizer);
     expect(b.data).toEqual(a.data);
     expect(b.metadata).toEqual(a.metadata);
+    // The epoch history and the sums of the epoch in progress, NaN included (JSON writes it as null).
+    expect(b.history).toEqual(a.history);
+    expect(Number.isNaN(b.history![0]!.metrics.grad_norm)).toBe(true);
+    expect(b.epochSums).toEqual(a.epochSums);
     expect(b.state.optimizer.step).toBe(17);
     for (const [group, m] of [['parameters', a.state.model.parameters], ['buffers', a.state.model.buffers]] as const) {
       for (const [name, t] of m) {
@@ -80,6 +89,8 @@ describe('checkpoint format', () => {
     ['no optimizer', (h: Record<string, unknown>) => delete h.optimizer, /optimizer/],
     ['no random generator state', (h: Record<string, unknown>) => delete h.rng, /random generator/],
     ['a damaged epoch generator state', (h: Record<string, unknown>) => (h.epochRng = { s: [1, 2] }), /epoch generator/],
+    ['a damaged epoch history', (h: Record<string, unknown>) => (h.history = [{ epoch: 'one' }]), /epoch history/],
+    ['damaged sums of the epoch in progress', (h: Record<string, unknown>) => (h.epochSums = { loss: 1, count: -1, metrics: {} }), /epoch in progress/],
   ])('rejects a header with %s', (_label, damage, message) => {
     const bytes = encodeCheckpoint(sample());
     const view = new DataView(bytes.buffer, bytes.byteOffset);
@@ -93,6 +104,21 @@ describe('checkpoint format', () => {
     damaged.set(json, 16);
     expect(() => decodeCheckpoint(damaged)).toThrow(CheckpointError);
     expect(() => decodeCheckpoint(damaged)).toThrow(message);
+  });
+
+  it('reads a checkpoint written before the epoch history existed (empty history, no sums)', () => {
+    const bytes = encodeCheckpoint(sample());
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const length = view.getUint32(12, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + length))) as Record<string, unknown>;
+    delete header.history;
+    delete header.epochSums;
+    const older = bytes.slice();
+    older.set(new TextEncoder().encode(JSON.stringify(header).padEnd(length, ' ')), 16);
+    const b = decodeCheckpoint(older);
+    expect(b.history).toEqual([]);
+    expect(b.epochSums).toBeNull();
+    expect(b.progress).toEqual(sample().progress);
   });
 
   it('a missing file is a CheckpointError naming the path', async () => {

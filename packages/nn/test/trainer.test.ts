@@ -407,7 +407,7 @@ describe('checkpoints and exact resume', () => {
     const runtime = await testRuntime();
     const fit = { epochs: 4, batchSize: 10 };
     const full = new Trainer({ ...options(), runtime });
-    await full.fit(data, fit);
+    const whole = await full.fit(data, fit);
 
     const path = join(dir, 'resume.ckpt');
     const first = new Trainer({ ...options(), runtime });
@@ -419,8 +419,13 @@ describe('checkpoints and exact resume', () => {
     const second = new Trainer({ ...options(), runtime });
     await second.restore(path);
     expect(second.progress.globalStep).toBe(steps);
-    await second.fit(data, fit);
+    const r2 = await second.fit(data, fit);
     expect(second.progress.globalStep).toBe(full.progress.globalStep);
+    // The run's epoch history, the epoch cut by the interruption included, is the uninterrupted run's.
+    const losses = (h: readonly { loss: number; metrics: Record<string, number> }[]) => h.map((e) => [e.loss, e.metrics]);
+    expect(r2.history).toHaveLength(3);
+    expect(losses(r2.runHistory)).toEqual(losses(whole.history));
+    expect(losses(second.history)).toEqual(losses(whole.runHistory));
     expect(sameBits(second.modelState.parameters, full.modelState.parameters)).toBe(true);
     expect(sameBits(second.modelState.buffers, full.modelState.buffers)).toBe(true);
     expect(sameBits(second.state.optimizer.slots.exp_avg_sq!, full.state.optimizer.slots.exp_avg_sq!)).toBe(true);

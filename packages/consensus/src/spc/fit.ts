@@ -298,27 +298,29 @@ async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: numbe
   };
   // Optimizer steps before this phase: progress counts the phase's own steps.
   const before = (stage === 'pretrain' ? 0 : o.pretrainEpochs + (r - 1) * o.epochs);
-  const epochLosses: number[] = [];
   const onProgress = (e: TrainProgress) => {
-    if (e.type === 'epoch') {
-      epochLosses.push(e.loss);
-      return;
-    }
+    if (e.type === 'epoch') return;
     const start = before * e.stepsPerEpoch;
     ctx.emit({ stage, round: r, member: m, done: e.step - start, total: e.totalSteps - start, loss: e.loss });
   };
   const fit = { epochs, checkpoint: { path } };
   let state: ModelState;
+  // The phase's epochs (the member's run continues across phases: `before` earlier epochs), those before a resume
+  // included (the checkpoint carries them), so a resumed run records the same loss as an uninterrupted one.
+  const phaseLosses = (history: readonly { epoch: number; loss: number }[]) => history.filter((h) => h.epoch > before).map((h) => h.loss);
+  let epochLosses: number[];
   if (o.workers > 0) {
     const out = await trainInWorker({ module: trainJobModule(), args }, { ...(resume ? { resume } : {}), fit, onProgress, signal });
     state = out.state.model;
+    epochLosses = phaseLosses(out.result.runHistory);
   } else {
     const def = createJob(args);
     const trainer = new Trainer({ ...def.trainer, runtime: ctx.runtime });
     try {
       if (resume) await trainer.restore(resume);
-      await trainer.fit(def.data, { ...def.fit, ...fit, onProgress });
+      const result = await trainer.fit(def.data, { ...def.fit, ...fit, onProgress });
       state = trainer.modelState;
+      epochLosses = phaseLosses(result.runHistory);
     } finally {
       await trainer.dispose();
     }

@@ -37,6 +37,7 @@ describe('fitSpc checkpoints', () => {
     expect(events.some((e) => e.stage === 'pretrain')).toBe(false);
     expect(new Set(events.map((e) => e.round))).toEqual(new Set([2]));
     expect(resumed.agreementHistory).toEqual(whole.agreementHistory);
+    expect(resumed.history.map((h) => h.trainLoss)).toEqual(whole.history.map((h) => h.trainLoss));
     expect(resumed.bestRound).toBe(whole.bestRound);
     expect(Array.from(resumed.labels)).toEqual(Array.from(whole.labels));
     const [a, b] = [await whole.predict(images.rows(0, 50)), await resumed.predict(images.rows(0, 50))];

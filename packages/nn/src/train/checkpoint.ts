@@ -16,6 +16,7 @@ import { Tensor, type RngState } from '@dc/core';
 import type { NamedTensors } from '../modules/module.js';
 import { CheckpointError } from './errors.js';
 import type { TrainState } from './state.js';
+import type { EpochRecord } from './trainer.js';
 
 const MAGIC = 'DCNNCKPT';
 const VERSION = 1;
@@ -40,6 +41,17 @@ export interface Checkpoint {
   /** How batches were drawn (resume refuses a different dataset size or batch size). */
   data: { size: number; batchSize: number; lastBatch: 'drop' | 'pad'; shuffle: boolean } | null;
   metadata: Record<string, unknown>;
+  /** The run's completed epochs (empty when read from a checkpoint written before this field existed). */
+  history?: EpochRecord[];
+  /** Loss and metric sums of the epoch in progress; null at an epoch boundary. */
+  epochSums?: EpochSums | null;
+}
+
+export interface EpochSums {
+  loss: number;
+  /** Steps summed. */
+  count: number;
+  metrics: Record<string, number>;
 }
 
 export interface CheckpointTensorEntry {
@@ -62,6 +74,10 @@ export interface CheckpointHeader {
   epochRng: RngState | null;
   data: Checkpoint['data'];
   metadata: Record<string, unknown>;
+  /** Optional (absent in earlier files); a NaN loss or metric is written as null. */
+  history?: EpochRecord[];
+  /** Optional (absent in earlier files). */
+  epochSums?: EpochSums | null;
   tensors: CheckpointTensorEntry[];
 }
 
@@ -94,6 +110,8 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
     epochRng: ckpt.epochRng,
     data: ckpt.data,
     metadata: ckpt.metadata,
+    history: ckpt.history,
+    epochSums: ckpt.epochSums ?? null,
     tensors,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -135,6 +153,16 @@ function checkHeader(h: CheckpointHeader, path: string | null): void {
   }
   if (!isRngState(h.rng)) fail(path, "the header's random generator state is missing or damaged");
   if (h.epochRng !== null && !isRngState(h.epochRng)) fail(path, "the header's epoch generator state is damaged");
+  const numberOrNull = (v: unknown) => v === null || typeof v === 'number';
+  const numbers = (v: unknown) => typeof v === 'object' && v !== null && Object.values(v).every(numberOrNull);
+  if (h.history !== undefined && !(Array.isArray(h.history) && h.history.every((r) => typeof r === 'object' && r !== null && isCount(r.epoch) &&
+    numberOrNull(r.loss) && numbers(r.metrics) && (r.evaluation === undefined || numbers(r.evaluation)) && typeof r.seconds === 'number'))) {
+    fail(path, "the header's epoch history is damaged");
+  }
+  const sums = h.epochSums;
+  if (sums !== undefined && sums !== null && !(typeof sums === 'object' && numberOrNull(sums.loss) && isCount(sums.count) && numbers(sums.metrics))) {
+    fail(path, "the header's sums of the epoch in progress are damaged");
+  }
   for (const e of h.tensors) {
     if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.group !== 'string' || !Array.isArray(e.shape) ||
       !e.shape.every(isCount) || !isCount(e.offset) || !isCount(e.byteLength)) {
@@ -185,7 +213,21 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string | null = null):
     optimizer: { kind: header.optimizer.kind, config: header.optimizer.config },
     data: header.data,
     metadata: header.metadata ?? {},
+    history: (header.history ?? []).map(revive),
+    epochSums: header.epochSums ? reviveSums(header.epochSums) : null,
   };
+}
+
+function reviveSums(s: EpochSums): EpochSums {
+  const nan = (v: number | null) => (v === null ? NaN : v);
+  return { loss: nan(s.loss), count: s.count, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, nan(v)])) };
+}
+
+/** JSON writes NaN as null: an epoch record read back has NaN there again. */
+function revive(r: EpochRecord): EpochRecord {
+  const nan = (v: number | null) => (v === null ? NaN : v);
+  const all = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, nan(v)]));
+  return { ...r, loss: nan(r.loss), metrics: all(r.metrics), ...(r.evaluation ? { evaluation: all(r.evaluation) } : {}) };
 }
 
 /** Writes a checkpoint atomically: a temporary file in the same directory, fsync, then rename over `path`. */

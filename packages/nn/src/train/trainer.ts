@@ -14,7 +14,7 @@ import { checkState, type ModelState, type Module } from '../modules/module.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { LrSchedule } from '../optim/schedules.js';
 import { exportOnnx, type ExportOptions } from '../export/onnx.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint, type EpochSums } from './checkpoint.js';
 import { planBatches, type Dataset } from './data.js';
 import { CheckpointError, TrainingDivergedError } from './errors.js';
 import { predict, type PredictOptions } from './predict.js';
@@ -110,7 +110,10 @@ export interface EpochRecord {
 export interface FitResult {
   epochs: number;
   steps: number;
+  /** The epochs this call completed. */
   history: EpochRecord[];
+  /** Every completed epoch of the run, those before a restored checkpoint included. */
+  runHistory: EpochRecord[];
   /** True when maxSteps or the abort signal ended the run early. */
   stopped: boolean;
   seconds: number;
@@ -135,6 +138,9 @@ export class Trainer {
   private trainState: TrainState;
   private rng: Rng;
   private position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0, epochRng: null };
+  private runHistory: EpochRecord[] = [];
+  /** Loss and metric sums of the epoch in progress (checkpointed, so a resumed epoch reports the whole epoch). */
+  private epochSums: EpochSums = { loss: 0, count: 0, metrics: {} };
   private runtime: Runtime | null;
   private readonly ownsRuntime: boolean;
   private readonly runners = new Map<string, Promise<StepRunner>>();
@@ -354,9 +360,9 @@ export class Trainer {
       }
       const epochStart = performance.now();
       let saveAtEpochEnd = false;
-      let lossSum = 0;
-      let count = 0;
-      const metricSums: Record<string, number> = {};
+      // An epoch entered part-way (a restored checkpoint, or a run stopped by maxSteps) keeps the sums so far.
+      if (pos.stepInEpoch === 0) this.epochSums = { loss: 0, count: 0, metrics: {} };
+      const sums = this.epochSums;
       for (let s = pos.stepInEpoch; s < plan.steps; s++) {
         if ((o.maxSteps !== undefined && pos.globalStep >= o.maxSteps) || o.signal?.aborted) {
           stopped = true;
@@ -384,9 +390,9 @@ export class Trainer {
         lastLr = r.lr;
         pos.globalStep++;
         pos.stepInEpoch = s + 1;
-        lossSum += r.loss;
-        count++;
-        for (const [k, v] of Object.entries(r.metrics)) metricSums[k] = (metricSums[k] ?? 0) + v;
+        sums.loss += r.loss;
+        sums.count++;
+        for (const [k, v] of Object.entries(r.metrics)) sums.metrics[k] = (sums.metrics[k] ?? 0) + v;
         await o.onStep?.({ loss: r.loss, metrics: r.metrics, outputs: r.outputs }, pos.globalStep);
         const elapsed = (performance.now() - t0) / 1000;
         const done = pos.globalStep - startStep;
@@ -420,12 +426,13 @@ export class Trainer {
       pos.epochRng = null;
       const record: EpochRecord = {
         epoch: pos.epoch,
-        loss: count > 0 ? lossSum / count : NaN,
-        metrics: Object.fromEntries(Object.entries(metricSums).map(([k, v]) => [k, v / Math.max(count, 1)])),
+        loss: sums.count > 0 ? sums.loss / sums.count : NaN,
+        metrics: Object.fromEntries(Object.entries(sums.metrics).map(([k, v]) => [k, v / Math.max(sums.count, 1)])),
         seconds: (performance.now() - epochStart) / 1000,
       };
       if (o.evaluate && pos.epoch % o.evaluateEvery === 0) record.evaluation = await o.evaluate(this, pos.epoch);
       history.push(record);
+      this.runHistory.push(record);
       if (ck && ((ck.everyEpochs > 0 && pos.epoch % ck.everyEpochs === 0) || saveAtEpochEnd)) await saveCheckpoint(ck.path, this.checkpoint());
       const elapsed = (performance.now() - t0) / 1000;
       const done = Math.max(1, pos.globalStep - startStep);
@@ -447,7 +454,7 @@ export class Trainer {
       });
     }
     if (stopped && ck) await saveCheckpoint(ck.path, this.checkpoint());
-    return { epochs: this.position.epoch, steps: this.position.globalStep, history, stopped, seconds: (performance.now() - t0) / 1000 };
+    return { epochs: this.position.epoch, steps: this.position.globalStep, history, runHistory: [...this.runHistory], stopped, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** A snapshot of everything needed to resume exactly (tensors are shared, not copied). */
@@ -460,7 +467,14 @@ export class Trainer {
       optimizer: { kind: this.optimizer.kind, config: this.optimizer.config },
       data: this.dataInfo,
       metadata: this.options.metadata ?? {},
+      history: [...this.runHistory],
+      epochSums: this.position.stepInEpoch > 0 ? { ...this.epochSums, metrics: { ...this.epochSums.metrics } } : null,
     };
+  }
+
+  /** Every completed epoch of the run, those restored from a checkpoint included. */
+  get history(): readonly EpochRecord[] {
+    return this.runHistory;
   }
 
   async save(path: string): Promise<void> {
@@ -492,6 +506,8 @@ export class Trainer {
     this.rng = Rng.fromState(ckpt.rng);
     this.position = { ...ckpt.progress, epochRng: ckpt.epochRng };
     this.dataInfo = ckpt.data;
+    this.runHistory = [...(ckpt.history ?? [])];
+    this.epochSums = ckpt.epochSums ? { ...ckpt.epochSums, metrics: { ...ckpt.epochSums.metrics } } : { loss: 0, count: 0, metrics: {} };
   }
 
   /** Evaluation-mode outputs of the current model (see predict()). */
