@@ -230,7 +230,9 @@ export class Rng {
 
   /**
    * An independent stream: the child continues from the current state and this generator jumps 2^64 steps
-   * ahead, so the two never overlap in practice.
+   * ahead, so the two never overlap in practice. All forks lie on one lattice of jumps: once the child forks, it
+   * (and its second fork) stands exactly where this generator's next fork will. Fork only from one generator of a
+   * family (give the others sequential draws), or seed a new Rng from `nextSeed()` for a separate family.
    */
   fork(): Rng {
     const child = Rng.fromState({ s: [this.s0, this.s1, this.s2, this.s3], spareNormal: null });
