@@ -218,16 +218,16 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string | null = null):
   };
 }
 
+// JSON writes NaN as null: numbers read back have NaN there again.
+const nan = (v: number | null) => (v === null ? NaN : v);
+const reviveAll = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, nan(v)]));
+
 function reviveSums(s: EpochSums): EpochSums {
-  const nan = (v: number | null) => (v === null ? NaN : v);
-  return { loss: nan(s.loss), count: s.count, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, nan(v)])) };
+  return { loss: nan(s.loss), count: s.count, metrics: reviveAll(s.metrics) };
 }
 
-/** JSON writes NaN as null: an epoch record read back has NaN there again. */
 function revive(r: EpochRecord): EpochRecord {
-  const nan = (v: number | null) => (v === null ? NaN : v);
-  const all = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, nan(v)]));
-  return { ...r, loss: nan(r.loss), metrics: all(r.metrics), ...(r.evaluation ? { evaluation: all(r.evaluation) } : {}) };
+  return { ...r, loss: nan(r.loss), metrics: reviveAll(r.metrics), ...(r.evaluation ? { evaluation: reviveAll(r.evaluation) } : {}) };
 }
 
 /** Writes a checkpoint atomically: a temporary file in the same directory, fsync, then rename over `path`. */

@@ -5,8 +5,8 @@
  *
  * Randomness: a root Rng(seed) forks the initial weights' stream and the trainer's stream. Each epoch draws its
  * shuffle from the trainer's stream; each step forks two private streams from it, one for the batch (augmentation)
- * and one for the random inputs (dropout masks, noise). A checkpoint stores the stream and the state at the start of the
- * epoch, so a resumed run draws exactly what the uninterrupted run would have.
+ * and one for the random inputs (dropout masks, noise). A checkpoint stores the stream and the state at the start
+ * of the epoch, so a resumed run draws exactly what the uninterrupted run would have.
  */
 import { DEVICES, InvalidInputError, InvalidOptionError, Rng, Runtime, Tensor, c, validateOptions, type Device, type RngState } from '@dc/core';
 import type { GradientsOptions } from '../autodiff/gradients.js';
@@ -126,6 +126,8 @@ interface Position {
   epochRng: RngState | null;
 }
 
+const emptySums = (): EpochSums => ({ loss: 0, count: 0, metrics: {} });
+
 const SCALAR_RULE = c.custom<Record<string, number | ((s: number) => number)>>('an object of numbers or functions', (v) =>
   typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'function' || (typeof x === 'number' && Number.isFinite(x))),
 );
@@ -140,7 +142,7 @@ export class Trainer {
   private position: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0, epochRng: null };
   private runHistory: EpochRecord[] = [];
   /** Loss and metric sums of the epoch in progress (checkpointed, so a resumed epoch reports the whole epoch). */
-  private epochSums: EpochSums = { loss: 0, count: 0, metrics: {} };
+  private epochSums: EpochSums = emptySums();
   private runtime: Runtime | null;
   private readonly ownsRuntime: boolean;
   private readonly runners = new Map<string, Promise<StepRunner>>();
@@ -361,7 +363,7 @@ export class Trainer {
       const epochStart = performance.now();
       let saveAtEpochEnd = false;
       // An epoch entered part-way (a restored checkpoint, or a run stopped by maxSteps) keeps the sums so far.
-      if (pos.stepInEpoch === 0) this.epochSums = { loss: 0, count: 0, metrics: {} };
+      if (pos.stepInEpoch === 0) this.epochSums = emptySums();
       const sums = this.epochSums;
       for (let s = pos.stepInEpoch; s < plan.steps; s++) {
         if ((o.maxSteps !== undefined && pos.globalStep >= o.maxSteps) || o.signal?.aborted) {
@@ -507,7 +509,7 @@ export class Trainer {
     this.position = { ...ckpt.progress, epochRng: ckpt.epochRng };
     this.dataInfo = ckpt.data;
     this.runHistory = [...(ckpt.history ?? [])];
-    this.epochSums = ckpt.epochSums ? { ...ckpt.epochSums, metrics: { ...ckpt.epochSums.metrics } } : { loss: 0, count: 0, metrics: {} };
+    this.epochSums = ckpt.epochSums ? { ...ckpt.epochSums, metrics: { ...ckpt.epochSums.metrics } } : emptySums();
   }
 
   /** Evaluation-mode outputs of the current model (see predict()). */
