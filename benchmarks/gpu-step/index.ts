@@ -21,7 +21,7 @@ import { DeviceUnavailableError, Rng, Runtime, Tensor, knn, type ResolvedDevice 
 import { StepRunner, predict, zeroSlots, type ModelState, type TrainState } from '@dc/nn';
 import { BENCH_ROOT, Report, runPython } from '../harness.js';
 import { CASES, buildCaseStep, type BenchCase } from '../train-step/cases.js';
-import { nodeAgreement } from './node-check.js';
+import { nodeAgreement, relativeError } from './node-check.js';
 
 const steps = Number(process.argv[2] ?? 20);
 const threads = cpus().length;
@@ -37,19 +37,6 @@ async function unavailable(device: ResolvedDevice): Promise<string | null> {
     if (DeviceUnavailableError.isInstance(e)) return e.attempts.map((a) => a.reason).join('; ');
     throw e;
   }
-}
-
-function relativeError(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  let num = 0;
-  let den = 0;
-  a.forEach((x, t) => {
-    const y = b[t]!;
-    for (let i = 0; i < x.length; i++) {
-      num += (x[i]! - y[i]!) ** 2;
-      den += y[i]! ** 2;
-    }
-  });
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
 }
 
 function updates(next: ModelState, before: ModelState): Float32Array[] {
@@ -109,7 +96,7 @@ for (const device of ['cuda', 'webgpu'] as const) {
 }
 
 for (const c of Object.values(CASES)) {
-  const { modelState } = buildCaseStep(c, {});
+  const { modelState, batch } = buildCaseStep(c, {});
   const cpu = await timeSteps(c, 'cpu');
   // What float32 rounding alone does to one step: the CPU's blocked convolution kernels against its standard ones.
   const rounding = gpus.length > 0 ? relativeError(updates((await timeSteps(c, 'cpu', true)).next.model, modelState), updates(cpu.next.model, modelState)) : null;
@@ -161,7 +148,7 @@ for (const c of Object.values(CASES)) {
       note: `${alone.nodes} distinct nodes of the step graph, each run alone from the same inputs; worst: ${alone.worstNode}; non-float outputs that differ: ${alone.discreteMismatches}`,
     });
     const model = c.model();
-    const x = buildCaseStep(c, {}).batch.x!;
+    const x = batch.x!;
     const onGpu = await predict(model, cpu.next.model, x, { device, threads, batchSize: 64 });
     const onCpu = await predict(model, cpu.next.model, x, { device: 'cpu', threads, batchSize: 64 });
     const names = Object.keys(onCpu);

@@ -9,6 +9,20 @@ import { GraphBuilder, Rng, Runtime, Tensor, type ResolvedDevice, type Value } f
 import { StepRunner, zeroSlots, type TrainState } from '@dc/nn';
 import { buildCaseStep, type BenchCase } from '../train-step/cases.js';
 
+/** ||a - b|| / ||b|| over all the arrays together (||a - b|| when b is zero): b is the reference. */
+export function relativeError(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
+  let num = 0;
+  let den = 0;
+  a.forEach((x, t) => {
+    const y = b[t]!;
+    for (let i = 0; i < x.length; i++) {
+      num += (x[i]! - y[i]!) ** 2;
+      den += y[i]! ** 2;
+    }
+  });
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
 export interface NodeAgreement {
   nodes: number;
   /** Largest ||gpu - cpu|| / ||cpu|| over float outputs, and the node it came from. */
@@ -84,13 +98,7 @@ export async function nodeAgreement(c: BenchCase, device: ResolvedDevice, thread
           }
           continue;
         }
-        let num = 0;
-        let den = 0;
-        for (let j = 0; j < a.length; j++) {
-          num += (a[j]! - (b[j] as number)) ** 2;
-          den += a[j]! ** 2;
-        }
-        const e = den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
+        const e = relativeError([b as Float32Array], [a]);
         if (e > result.worst) {
           result.worst = e;
           result.worstNode = `${node.opType} ${node.name}`;
