@@ -79,6 +79,20 @@ describe('Conv', () => {
     expect(ops(12, [1, 1], 'w')).not.toContain('Gather');
     expect(ops(12, [1, 1], 'w', 512, 64)).toContain('Gemm');
     expect(ops(12, [1, 1], 'w', 512, 64)).not.toContain('Gather');
+    // The batched products' batch sum: ReduceSum below 2^18 partial products, a product with a row of ones from
+    // there on (8 x 576 x 64 = 294,912 here).
+    expect(ops(12, [1, 1], 'w', 64, 8)).not.toContain('ReduceSum');
+    expect(ops(12, [1, 1], 'w', 64, 8).filter((op) => op === 'MatMul')).toHaveLength(2);
+  });
+
+  it('batched weight gradient summed over the batch by a product (2^18 partial products and more)', async () => {
+    const x = randn([8, 64, 12, 12], 'float32');
+    const w = randn([64, 64, 3, 3], 'float32');
+    await expectGradOk((g, v) => g.op('Conv', v, { pads: [1, 1, 1, 1] }), [x, w], {
+      ...LINEAR_F32,
+      gradientOptions: { convWeightGrad: 'unfold-batched' },
+      maxElements: 24,
+    });
   });
 });
 
