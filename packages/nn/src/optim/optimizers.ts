@@ -103,9 +103,11 @@ export function sgd(options: SgdOptions): Optimizer {
         const direction = o.nesterov ? g.op('Add', [grad, g.op('Mul', [v, o.momentum])]) : v;
         return { weight: step(direction), slots: { momentum: v } };
       }
-      // The common case: v = mu v + g + wd w as one three-input Sum (one pass over the tensors instead of two).
-      const terms = [g.op('Mul', [p.slots.momentum!, o.momentum]), p.grad, ...(decay ? [decay] : [])];
-      const v = g.op('Sum', terms, {}, named(p.names?.slots.momentum));
+      // The common case: v = (mu v + g) + wd w as Adds. A three-input Sum adds in the same order (the same bits),
+      // but ONNX Runtime runs it on one thread: for a 512x512x3x3 weight the update took 2.83 ms with Sum and 1.77
+      // with Adds on 2 threads (kernel time).
+      const withGrad = g.op('Add', [g.op('Mul', [p.slots.momentum!, o.momentum]), p.grad], {}, decay ? {} : named(p.names?.slots.momentum));
+      const v = decay ? g.op('Add', [withGrad, decay], {}, named(p.names?.slots.momentum)) : withGrad;
       return { weight: step(v), slots: { momentum: v } };
     },
   };
