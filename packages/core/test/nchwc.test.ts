@@ -141,8 +141,37 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     const count = (op: string) => lowered.nodes.filter((n) => n.opType === op).length;
     expect(blockedConvs(lowered)).toBe(3);
     expect(count('ReorderInput')).toBe(2); // x once, relu(x) once
-    expect(count('Transpose')).toBe(2); // w once, s once
+    expect(count('MatMul')).toBe(2); // w once, s once (the first step of each weight's reorder)
+    expect(count('Transpose')).toBe(4);
     expect(count('ReorderOutput')).toBe(3);
+  });
+
+  it('reorders the weights into the kernel layout (O/B, I/B, KH, KW, Bi, Bo) exactly', async () => {
+    if (block === 0) return; // no blocked kernels in this build: nothing to run
+    const B = block;
+    const [out, inC, kh, kw] = [2 * B, 3 * B, 3, 2];
+    const g = new GraphBuilder({ name: 'weights' });
+    const x = g.input('x', 'float32', [2, inC, 6, 5]);
+    const w = g.input('w', 'float32', [out, inC, kh, kw]);
+    g.output(g.op('Conv', [x, w], { kernel_shape: [kh, kw], pads: [1, 0, 1, 1] }), 'y');
+    const lowered = lowerConvsToNchwc(g.toModel(), B, { minPositions: 0, minMultiplyAdds: 0 });
+    const reordered = lowered.nodes.flatMap((n) => n.outputs).find((v) => v.name === 'nchwc/0/w')!;
+    const model = { ...lowered, outputs: [...lowered.outputs, { name: reordered.name, dtype: reordered.dtype, shape: reordered.shape }] };
+    // Values of every magnitude and sign, so any rounding or mixing of entries would show.
+    const wt = Tensor.zeros([out, inC, kh, kw]);
+    for (let i = 0; i < wt.data.length; i++) wt.data[i] = Math.sin(i + 1) * 1e3 ** Math.cos(3 * i);
+    const got = (await (await plain.session(model)).run({ x: Tensor.zeros([2, inC, 6, 5]), w: wt }))['nchwc/0/w']!.data;
+    const kk = kh * kw;
+    let mismatches = 0;
+    for (let o = 0; o < out; o++) {
+      for (let c = 0; c < inC; c++) {
+        for (let k = 0; k < kk; k++) {
+          const at = (((Math.floor(o / B) * (inC / B) + Math.floor(c / B)) * kk + k) * B + (c % B)) * B + (o % B);
+          if (!Object.is(got[at], wt.data[(o * inC + c) * kk + k])) mismatches++;
+        }
+      }
+    }
+    expect(mismatches).toBe(0);
   });
 
   it('names what it adds apart from the names the model already uses, and the result runs', async () => {
