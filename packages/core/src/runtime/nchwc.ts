@@ -125,8 +125,8 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
     }
     return name;
   };
-  let eye: Value | null = null;
   // The B x B identity for the weight reorder, added once.
+  let eye: Value | null = null;
   const identity = (builder: Value['builder']): Value => {
     if (!eye) {
       const t = Tensor.zeros([block, block], 'float32');

@@ -274,8 +274,8 @@ function tapsLast(g: GraphBuilder, v: Value, kk: number, dtype: string): Value {
  * The sum over the leading (batch) axis of `v` [N, ...]. From 2^18 summands on, a product with a row of ones:
  * ONNX Runtime's ReduceSum over axis 0 runs slower on two threads than on one there (measured on 2 cores for
  * [32, 1152 x 128]: 1.86 ms against 0.50 on one thread, the product 0.33 ms), while below it both take the same
- * few microseconds, so smaller sums (every autoencoder layer the clustering methods train) keep ReduceSum and
- * their results to the bit.
+ * few microseconds, so smaller sums keep ReduceSum and their results to the bit (among them every layer of the
+ * autoencoders SPC and RUC's pretrainEncoder train).
  */
 function batchSum(g: GraphBuilder, v: Value): Value {
   const [nb, ...rest] = v.staticShape as [number, ...number[]];
