@@ -12,6 +12,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_OPSET, GraphBuilder, Value, type ModelDescription, type NodeRecord } from '../graph/builder.js';
+import { identity } from '../graph/ops/conv.js';
 import { serializeModel } from '../graph/serialize.js';
 import { Tensor } from '../tensor.js';
 import type { AttributeValue } from '../graph/types.js';
@@ -127,12 +128,10 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
   };
   // The B x B identity for the weight reorder, added once.
   let eye: Value | null = null;
-  const identity = (builder: Value['builder']): Value => {
+  const blockIdentity = (builder: Value['builder']): Value => {
     if (!eye) {
-      const t = Tensor.zeros([block, block], 'float32');
-      for (let i = 0; i < block; i++) t.data[i * block + i] = 1;
       eye = new Value(builder, `${root}/identity`, 'float32', [block, block], null);
-      initializers.push({ name: eye.name, tensor: t });
+      initializers.push({ name: eye.name, tensor: identity(block, 'float32') });
     }
     return eye;
   };
@@ -173,7 +172,7 @@ export function lowerConvsToNchwc(model: ModelDescription, block: number, option
       const rowsT = value('w_rows_t', [out! / block, inC! * kk, block]);
       make('Transpose', '', [rows], [rowsT], { perm: { type: 'ints', value: [0, 2, 1] } });
       const outLast = value('w_out_last', [out! / block, inC! * kk, block]);
-      make('MatMul', '', [rowsT, identity(builder)], [outLast]);
+      make('MatMul', '', [rowsT, blockIdentity(builder)], [outLast]);
       const split = [(out! / block) * (inC! / block), block, kk, block];
       const w4 = value('w_split', split);
       make('Reshape', '', [outLast, constValue(split)], [w4]);

@@ -259,7 +259,7 @@ function gatherRows(spatialIn: readonly number[], spatialOut: readonly number[],
  * while packing) than as a Transpose node, which ONNX Runtime runs element by element for such shapes: for the
  * taps of a 512x512x3x3 weight the Transpose took 25x the time of the product, which costs 2k FLOPs per element.
  */
-function identity(k: number, dtype: string): Tensor {
+export function identity(k: number, dtype: string): Tensor {
   const eye = Tensor.zeros([k, k], dtype as 'float32');
   for (let i = 0; i < k; i++) eye.data[i * k + i] = 1;
   return eye;
