@@ -334,6 +334,15 @@ function runSignature(o: Resolved, n: number, k: number, rowShape: readonly numb
 }
 
 /** FNV-1a over the clean mask and the labels (a fingerprint, not a security hash). */
+/** Clusters that hold pseudo-labels but no clean sample, with their sizes. */
+function uncoveredClusters(labels: Int32Array, cleanPerCluster: Int32Array, k: number): { cluster: number; size: number }[] {
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < labels.length; i++) sizes[labels[i]!]!++;
+  const out: { cluster: number; size: number }[] = [];
+  for (let c = 0; c < k; c++) if (sizes[c]! > 0 && cleanPerCluster[c] === 0) out.push({ cluster: c, size: sizes[c]! });
+  return out;
+}
+
 function selectionChecksum(selection: CleanSelection): string {
   let h = 0x811c9dc5;
   const mix = (v: number) => {
@@ -504,6 +513,20 @@ export async function fitRuc(data: RucData, pseudoLabels: PseudoLabelInput | Pse
   }
   if (selection.cleanIndices.length === 0) {
     throw new InvalidInputError('selection', 'no sample was selected as clean; lower tau1 or use another strategy');
+  }
+  // A cluster with members but no clean sample cannot survive training: its class is never a target of L_X, the
+  // guessed labels never favour it, and refurbishing only adds what the networks predict. Say so rather than
+  // return K - 1 clusters without a word.
+  const uncovered = uncoveredClusters(pseudo.labels, selection.cleanPerCluster, k);
+  if (uncovered.length > 0) {
+    const list = uncovered.map(({ cluster, size }) => `${cluster} (${size} samples)`).join(', ');
+    throw new InvalidInputError(
+      'selection',
+      `no clean sample in cluster${uncovered.length > 1 ? 's' : ''} ${list}: RUC would lose ${uncovered.length > 1 ? 'them' : 'it'}. ` +
+        (selection.strategy === 'metric'
+          ? 'Their members all sit among other clusters in the embedding space: cluster into fewer groups, use other embeddings, or pass a selection that covers every cluster.'
+          : `Lower tau1 (the '${selection.strategy}' strategy used ${selection.tau1}), use the 'metric' strategy, or pass a selection that covers every cluster.`),
+    );
   }
 
   const networks = o.coTraining ? 2 : 1;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InvalidInputError, InvalidOptionError, Rng, ShapeError, Tensor, UnknownOptionError, disposeSharedRuntimes, getRuntime } from '@dc/core';
 import { TrainingDivergedError } from '@dc/nn';
-import { evaluateRuc, fitRuc, selectCleanSamples, type RucOptions, type RucProgress } from '@dc/robust-refine';
+import { evaluateRuc, fitRuc, selectCleanSamples, selectionFromMask, type RucOptions, type RucProgress } from '@dc/robust-refine';
 import { accuracy, blobs } from './blobs';
 
 afterAll(() => disposeSharedRuntimes());
@@ -235,6 +235,26 @@ describe('fitRuc input checks', () => {
   it('needs a strategy its inputs allow, and a non-empty clean set', async () => {
     await expect(fitRuc(x, y, quick)).rejects.toThrow(/needs per-class probabilities/);
     await expect(fitRuc(x, Tensor.full([600, 4], 0.25), { ...quick, tau1: 0.5 })).rejects.toThrow(/no sample was selected/);
+  });
+
+  it('refuses a clean set that leaves a cluster without a clean sample, naming the cluster', async () => {
+    // Confident everywhere except cluster 2, whose members all stay under tau1 = 0.99.
+    const probs = new Float32Array(600 * 4);
+    for (let i = 0; i < 600; i++) {
+      const top = y[i] === 2 ? 0.91 : 0.997;
+      for (let c = 0; c < 4; c++) probs[i * 4 + c] = c === y[i] ? top : (1 - top) / 3;
+    }
+    const size2 = y.filter((l) => l === 2).length;
+    await expect(fitRuc(x, new Tensor('float32', probs, [600, 4]), quick)).rejects.toThrow(
+      new RegExp(`no clean sample in cluster 2 \\(${size2} samples\\): RUC would lose it\\. Lower tau1 \\(the 'confidence' strategy used 0\\.99\\)`),
+    );
+    // Below tau1 = 0.9 cluster 2 is covered again and the run goes ahead.
+    await expect(fitRuc(x, new Tensor('float32', probs, [600, 4]), { ...quick, epochs: 1, tau1: 0.9 })).resolves.toBeDefined();
+
+    // The metric strategy's advice, for clusters 0 and 1 removed from a selection.
+    const sel = await selectCleanSamples(y, { embeddings: x, k: 10 });
+    const clean = sel.clean.map((v, i) => (y[i]! <= 1 ? 0 : v));
+    await expect(fitRuc(x, y, { ...quick, selection: selectionFromMask(sel, clean) })).rejects.toThrow(/no clean sample in clusters 0 \(\d+ samples\), 1 \(\d+ samples\): RUC would lose them\. .*cluster into fewer groups/);
   });
 
   it('rejects data that is neither images nor embeddings', async () => {
