@@ -13,10 +13,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { type KnnResult } from '@dc/core';
 import { NoExactCutError, agreementMask, agreementStats, alignLabelings, consensusLabels, fitGmm, fitHdbscan, fitUmap } from '@dc/consensus';
 import { loadNpyEmbeddings, loadRawEmbeddings } from '@dc/data';
+import { parseCommandLine } from './command-line.js';
 
 const USAGE = `usage: cluster-embeddings.ts <file.npy> --clusters K [options]
 
@@ -30,50 +30,41 @@ const USAGE = `usage: cluster-embeddings.ts <file.npy> --clusters K [options]
   --seed N               first UMAP seed (default 0)
   --out DIR              output folder (default examples/output/<file name>)`;
 
-function parseCommandLine(argv: readonly string[]) {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      clusters: { type: 'string' },
-      dim: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      neighbours: { type: 'string', default: '30' },
-      'min-cluster-size': { type: 'string' },
-      metric: { type: 'string', default: 'euclidean' },
-      gmm: { type: 'boolean', default: false },
-      seed: { type: 'string', default: '0' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return 'help' as const;
-  if (positionals.length !== 1) throw new Error(`expected one embeddings file, got ${positionals.length}\n${USAGE}`);
-  const int = (flag: string, value: string | undefined, min: number): number => {
-    const n = Number(value);
-    if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got ${String(value)}\n${USAGE}`);
-    return n;
-  };
-  const metric = values.metric;
-  if (metric !== 'euclidean' && metric !== 'cosine') throw new Error(`--metric must be euclidean or cosine, got ${metric}\n${USAGE}`);
-  const file = resolve(positionals[0]!);
+/** Parses the command line; a missing file, a bad number or an unknown flag is an error with the usage. */
+function readCommandLine(argv: readonly string[]) {
+  const cl = parseCommandLine(argv, {
+    clusters: { type: 'string' },
+    dim: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    neighbours: { type: 'string', default: '30' },
+    'min-cluster-size': { type: 'string' },
+    metric: { type: 'string', default: 'euclidean' },
+    gmm: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '0' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  }, USAGE);
+  if (cl.values.help) return 'help' as const;
+  if (cl.positionals.length !== 1) throw cl.fail(`expected one embeddings file, got ${cl.positionals.length}`);
+  const metric = cl.values.metric;
+  if (metric !== 'euclidean' && metric !== 'cosine') throw cl.fail(`--metric must be euclidean or cosine, got ${String(metric)}`);
+  const file = resolve(cl.positionals[0]!);
   return {
     file,
-    clusters: int('clusters', values.clusters, 2),
-    dim: values.dim === undefined ? null : int('dim', values.dim, 1),
-    runs: int('runs', values.runs, 1),
-    neighbours: int('neighbours', values.neighbours, 2),
-    minClusterSize: values['min-cluster-size'] === undefined ? null : int('min-cluster-size', values['min-cluster-size'], 2),
+    clusters: cl.int('clusters', 2),
+    dim: cl.values.dim === undefined ? null : cl.int('dim', 1),
+    runs: cl.int('runs', 1),
+    neighbours: cl.int('neighbours', 2),
+    minClusterSize: cl.values['min-cluster-size'] === undefined ? null : cl.int('min-cluster-size', 2),
     metric: metric as 'euclidean' | 'cosine',
-    gmm: values.gmm!,
-    seed: int('seed', values.seed, 0),
-    out: resolve(values.out ?? fileURLToPath(new URL(`./output/${basename(file, extname(file))}/`, import.meta.url))),
+    gmm: cl.values.gmm === true,
+    seed: cl.int('seed', 0),
+    out: resolve((cl.values.out as string | undefined) ?? fileURLToPath(new URL(`./output/${basename(file, extname(file))}/`, import.meta.url))),
   };
 }
 
 async function main(): Promise<void> {
-  const args = parseCommandLine(process.argv.slice(2));
+  const args = readCommandLine(process.argv.slice(2));
   if (args === 'help') {
     console.log(USAGE);
     return;

@@ -16,11 +16,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { fitSpc, type SpcOptions } from '@dc/consensus';
 import { loadImageFolder, type ImageDataset } from '@dc/data';
 import { evaluateClustering } from '@dc/metrics';
+import { parseCommandLine } from './command-line.js';
 
 const USAGE = `usage: cluster-folder.ts <folder> --clusters K [options]
 
@@ -50,45 +50,35 @@ interface Args {
 }
 
 /** Parses the command line; a missing folder, a bad number or an unknown flag is an error with the usage. */
-function parseCommandLine(argv: readonly string[]): Args | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      clusters: { type: 'string' },
-      size: { type: 'string', default: '28' },
-      colour: { type: 'boolean', default: false },
-      autoencoders: { type: 'string', default: '3' },
-      'pretrain-epochs': { type: 'string', default: '12' },
-      epochs: { type: 'string', default: '6' },
-      rounds: { type: 'string', default: '5' },
-      seed: { type: 'string', default: '0' },
-      out: { type: 'string' },
-      sheet: { type: 'string', default: '64' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return 'help';
-  if (positionals.length !== 1) throw new Error(`expected one image folder, got ${positionals.length}\n${USAGE}`);
-  const int = (flag: string, value: string | undefined, min: number): number => {
-    const n = Number(value);
-    if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got ${String(value)}\n${USAGE}`);
-    return n;
-  };
-  const folder = resolve(positionals[0]!);
+function readCommandLine(argv: readonly string[]): Args | 'help' {
+  const cl = parseCommandLine(argv, {
+    clusters: { type: 'string' },
+    size: { type: 'string', default: '28' },
+    colour: { type: 'boolean', default: false },
+    autoencoders: { type: 'string', default: '3' },
+    'pretrain-epochs': { type: 'string', default: '12' },
+    epochs: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '5' },
+    seed: { type: 'string', default: '0' },
+    out: { type: 'string' },
+    sheet: { type: 'string', default: '64' },
+    help: { type: 'boolean', short: 'h', default: false },
+  }, USAGE);
+  if (cl.values.help) return 'help';
+  if (cl.positionals.length !== 1) throw cl.fail(`expected one image folder, got ${cl.positionals.length}`);
+  const folder = resolve(cl.positionals[0]!);
   return {
     folder,
-    clusters: int('clusters', values.clusters, 2),
-    size: int('size', values.size, 8),
-    colour: values.colour!,
-    autoencoders: int('autoencoders', values.autoencoders, 1),
-    pretrainEpochs: int('pretrain-epochs', values['pretrain-epochs'], 1),
-    epochs: int('epochs', values.epochs, 1),
-    rounds: int('rounds', values.rounds, 0),
-    seed: int('seed', values.seed, 0),
-    out: resolve(values.out ?? fileURLToPath(new URL(`./output/${basename(folder)}/`, import.meta.url))),
-    sheet: int('sheet', values.sheet, 1),
+    clusters: cl.int('clusters', 2),
+    size: cl.int('size', 8),
+    colour: cl.values.colour === true,
+    autoencoders: cl.int('autoencoders', 1),
+    pretrainEpochs: cl.int('pretrain-epochs', 1),
+    epochs: cl.int('epochs', 1),
+    rounds: cl.int('rounds', 0),
+    seed: cl.int('seed', 0),
+    out: resolve((cl.values.out as string | undefined) ?? fileURLToPath(new URL(`./output/${basename(folder)}/`, import.meta.url))),
+    sheet: cl.int('sheet', 1),
   };
 }
 
@@ -109,7 +99,7 @@ function spcOptions(args: Args): SpcOptions {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseCommandLine(process.argv.slice(2));
+  const parsed = readCommandLine(process.argv.slice(2));
   if (parsed === 'help') {
     console.log(USAGE);
     return;

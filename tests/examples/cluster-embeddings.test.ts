@@ -2,24 +2,18 @@
  * The cluster-embeddings example as a user runs it: a child process on a `.npy` of embeddings (five Gaussian
  * clusters in 32-D), then its CSV and summary, and its answers to a bad command line.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, Tensor } from '@dc/core';
 import { writeNpy } from '@dc/data';
 import { evaluateClustering } from '@dc/metrics';
+import { runExample } from './run-example';
 
-const root = join(__dirname, '..', '..');
-const script = join(root, 'examples', 'cluster-embeddings.ts');
+const run = (args: string[]) => runExample('cluster-embeddings.ts', args);
 const K = 5;
 const PER = 300;
 const D = 32;
-
-function runExample(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--conditions=@dc/source', '--import', 'tsx', script, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('examples/cluster-embeddings.ts', () => {
   let work: string;
@@ -43,7 +37,7 @@ describe('examples/cluster-embeddings.ts', () => {
 
   it('clusters a .npy of embeddings and writes one CSV row per point and a summary', () => {
     const out = join(work, 'out');
-    const r = runExample([file, '--clusters', String(K), '--gmm', '--out', out]);
+    const r = run([file, '--clusters', String(K), '--gmm', '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/1500 embeddings of 32 values/);
@@ -74,30 +68,30 @@ describe('examples/cluster-embeddings.ts', () => {
     const raw = join(work, 'features.f32');
     const x = Float32Array.from({ length: 400 * 4 }, (_, i) => (Math.floor(i / 4) % 2) * 20 + ((i * 7919) % 13) / 13);
     writeFileSync(raw, Buffer.from(x.buffer));
-    const r = runExample([raw, '--dim', '4', '--clusters', '2', '--runs', '1', '--out', join(work, 'raw-out')]);
+    const r = run([raw, '--dim', '4', '--clusters', '2', '--runs', '1', '--out', join(work, 'raw-out')]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/400 embeddings of 4 values/);
   }, 120_000);
 
   it('says what is wrong with the command line or the file and exits with status 1', () => {
-    const noClusters = runExample([file]);
+    const noClusters = run([file]);
     expect(noClusters.status).toBe(1);
     expect(noClusters.stderr).toMatch(/--clusters must be an integer >= 2/);
 
-    const badMetric = runExample([file, '--clusters', '5', '--metric', 'manhattan']);
+    const badMetric = run([file, '--clusters', '5', '--metric', 'manhattan']);
     expect(badMetric.status).toBe(1);
     expect(badMetric.stderr).toMatch(/--metric must be euclidean or cosine, got manhattan/);
 
-    const unknown = runExample([file, '--clusters', '5', '--neighbors', '15']);
+    const unknown = run([file, '--clusters', '5', '--neighbors', '15']);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/--neighbors/);
 
-    const missing = runExample([join(work, 'nothing.npy'), '--clusters', '5']);
+    const missing = run([join(work, 'nothing.npy'), '--clusters', '5']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nothing\.npy/);
 
     // More clusters than the data holds at this minimum size: every run sits out, and the script says so.
-    const tooMany = runExample([file, '--clusters', '40', '--runs', '1', '--min-cluster-size', '100']);
+    const tooMany = run([file, '--clusters', '40', '--runs', '1', '--min-cluster-size', '100']);
     expect(tooMany.status).toBe(1);
     expect(tooMany.stderr).toMatch(/no vote: no run found 40 clusters of at least 100 points/);
   }, 180_000);

@@ -2,22 +2,16 @@
  * The cluster-folder example as a user runs it: a child process on a folder of PNG files (MNIST zeros, ones and
  * sevens, one sub-folder per digit so the script can score itself), then its CSV, contact sheets and summary.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadMnist } from '@dc/data';
+import { runExample } from './run-example';
 
-const root = join(__dirname, '..', '..');
-const script = join(root, 'examples', 'cluster-folder.ts');
+const run = (args: string[]) => runExample('cluster-folder.ts', args);
 const DIGITS = [0, 1, 7];
 const PER_DIGIT = 150;
-
-function runExample(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--conditions=@dc/source', '--import', 'tsx', script, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('examples/cluster-folder.ts', () => {
   let work: string;
@@ -45,7 +39,7 @@ describe('examples/cluster-folder.ts', () => {
 
   it('clusters a folder of images and writes the CSV, one contact sheet per cluster and a summary', async () => {
     const out = join(work, 'out');
-    const r = runExample([images, '--clusters', '3', '--pretrain-epochs', '6', '--epochs', '3', '--rounds', '2', '--sheet', '20', '--out', out]);
+    const r = run([images, '--clusters', '3', '--pretrain-epochs', '6', '--epochs', '3', '--rounds', '2', '--sheet', '20', '--out', out]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/450 images from/);
@@ -84,23 +78,23 @@ describe('examples/cluster-folder.ts', () => {
   }, 240_000);
 
   it('says what is wrong with the command line and exits with status 1', () => {
-    const noClusters = runExample([images]);
+    const noClusters = run([images]);
     expect(noClusters.status).toBe(1);
     expect(noClusters.stderr).toMatch(/--clusters must be an integer >= 2/);
 
-    const unknown = runExample([images, '--clusters', '3', '--colours']);
+    const unknown = run([images, '--clusters', '3', '--colours']);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/--colours/);
 
-    const badNumber = runExample([images, '--clusters', 'three']);
+    const badNumber = run([images, '--clusters', 'three']);
     expect(badNumber.status).toBe(1);
     expect(badNumber.stderr).toMatch(/--clusters must be an integer >= 2, got three/);
 
-    const missing = runExample([join(work, 'no-such-folder'), '--clusters', '3']);
+    const missing = run([join(work, 'no-such-folder'), '--clusters', '3']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/no-such-folder/);
 
-    const help = runExample(['--help']);
+    const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/usage: cluster-folder.ts <folder> --clusters K/);
   }, 120_000);
