@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     points: n,
     dimensions: d,
     options: { clusters: args.clusters, runs: args.runs, neighbours: args.neighbours, minClusterSize, metric: args.metric, gmm: args.gmm, seed: args.seed },
-    votes: votes.map((v) => v.name),
+    votes: votes.map((v, i) => ({ name: v.name, agreementWithConsensus: stats.memberAgreement[i], noise: stats.memberNoise[i] })),
     pivot: votes[aligned.pivot]!.name,
     clusterSizes: sizes,
     noise,

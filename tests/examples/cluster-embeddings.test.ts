@@ -59,7 +59,8 @@ describe('examples/cluster-embeddings.ts', () => {
 
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.points).toBe(K * PER);
-    expect(summary.votes).toEqual(['UMAP seed 0 + HDBSCAN', 'UMAP seed 1 + HDBSCAN', 'UMAP seed 2 + HDBSCAN', 'Gaussian mixture']);
+    expect(summary.votes.map((v: { name: string }) => v.name)).toEqual(['UMAP seed 0 + HDBSCAN', 'UMAP seed 1 + HDBSCAN', 'UMAP seed 2 + HDBSCAN', 'Gaussian mixture']);
+    for (const v of summary.votes) expect(v.agreementWithConsensus).toBeGreaterThan(0.9);
     expect(summary.clusterSizes.reduce((a: number, b: number) => a + b, 0) + summary.noise).toBe(K * PER);
     expect(summary.agreedFraction).toBeGreaterThan(0.9);
   }, 240_000);

@@ -333,7 +333,6 @@ function runSignature(o: Resolved, n: number, k: number, rowShape: readonly numb
   };
 }
 
-/** FNV-1a over the clean mask and the labels (a fingerprint, not a security hash). */
 /** Clusters that hold pseudo-labels but no clean sample, with their sizes. */
 function uncoveredClusters(labels: Int32Array, cleanPerCluster: Int32Array, k: number): { cluster: number; size: number }[] {
   const sizes = new Int32Array(k);
@@ -343,6 +342,7 @@ function uncoveredClusters(labels: Int32Array, cleanPerCluster: Int32Array, k: n
   return out;
 }
 
+/** FNV-1a over the clean mask and the labels (a fingerprint, not a security hash). */
 function selectionChecksum(selection: CleanSelection): string {
   let h = 0x811c9dc5;
   const mix = (v: number) => {
