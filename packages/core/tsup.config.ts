@@ -1,3 +1,4 @@
 import { packageConfig } from '../../config/tsup';
 
-export default packageConfig();
+// WorkerPool's threads run dist/call-entry.js next to the bundle; see src/workers/pool.ts.
+export default packageConfig({ entry: { index: 'src/index.ts', 'call-entry': 'src/workers/call-entry.ts' } });

@@ -44,3 +44,7 @@ export { lowerConvsToNchwc, nchwcBlockSize, NCHWC_DOMAIN, type NchwcLoweringOpti
 export { l2Normalize, cosineSimilarity, squaredEuclidean, l2NormalizeValue, squaredNormsValue, type KernelOptions } from './kernels/similarity.js';
 export { knn, type KnnMetric, type KnnOptions, type KnnResult } from './kernels/knn.js';
 export { linearSumAssignment, type Assignment } from './linalg/assignment.js';
+
+export { WorkerPool, type PoolCallOptions, type PoolReply, type PoolRequest } from './workers/pool.js';
+export { scriptBeside, startScriptWorker, workerExecArgv, type WorkerScript } from './workers/start.js';
+export { errorToWire, errorFromWire, type WireError } from './workers/wire.js';

@@ -19,8 +19,11 @@ export interface MemberLabels {
 
 export type MemberClustering = ({ excluded: false } & MemberLabels) | { excluded: true; reason: string };
 
+/** The options a member's clustering reads (plain data, so they can cross to a worker thread). */
+export type ClusterSettings = Pick<ResolvedSpcOptions, 'umap' | 'hdbscan' | 'clusterer' | 'nClusters' | 'device' | 'threads'>;
+
 export interface ClusterContext {
-  options: ResolvedSpcOptions;
+  options: ClusterSettings;
   seed: number;
   onUmap?: (stage: UmapStage, done: number, total: number) => void;
 }

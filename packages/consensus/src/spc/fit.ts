@@ -7,18 +7,18 @@
  *      and with reconstruction on the others; go back to 2 until the number of agreed points stops increasing.
  * The result is the consensus of the round with the most agreed points. No ground truth is read anywhere.
  *
- * Members train in worker threads (one ONNX Runtime session each, in parallel) while the main thread clusters
- * the members that are done; each member's training state lives in a checkpoint file between phases, which also
- * makes every run resumable from its checkpoint directory.
+ * Members train in worker threads (one ONNX Runtime session each, in parallel); as each is done, the main thread
+ * embeds its images and a pool of as many threads clusters the codes (UMAP and HDBSCAN, single-threaded
+ * JavaScript, would otherwise leave the other cores idle). Each member's training state lives in a checkpoint
+ * file between phases, which also makes every run resumable from its checkpoint directory.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DcError, Rng, Tensor, getRuntime, type Device, type Runtime } from '@dc/core';
+import { Rng, Tensor, WorkerPool, getRuntime, scriptBeside, type Device, type Runtime } from '@dc/core';
 import { Trainer, predict, releaseModelSessions, trainInWorker, type ModelState, type TrainProgress } from '@dc/nn';
-import { clusterLatents, type MemberClustering, type MemberLabels } from './cluster.js';
+import { clusterLatents, type ClusterSettings, type MemberClustering, type MemberLabels } from './cluster.js';
+import type { ClusterJobArgs, ClusterJobProgress } from './cluster-job.js';
 import { SpcNoClusteringError } from '../errors.js';
 import { readImages, type SpcInput } from './data.js';
 import { ensembleRound, matchLabels, type EnsembleRound } from './ensemble.js';
@@ -65,7 +65,8 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
   const dir = o.checkpointDir ?? (await mkdtemp(join(tmpdir(), 'dc-spc-')));
   const store = await RunStore.open(dir);
   const print = fingerprint(input, o);
-  const ctx: RunContext = { o, x: input, sharedImages, n, config, network: new SpcNetwork(config), runtime, targets, emit, memberSeeds, clusterSeed, store, fingerprint: print };
+  const pool = o.workers > 0 ? new WorkerPool(o.workers) : null;
+  const ctx: RunContext = { o, x: input, sharedImages, n, config, network: new SpcNetwork(config), runtime, pool, targets, emit, memberSeeds, clusterSeed, store, fingerprint: print };
 
   try {
     const status = o.checkpointDir ? await store.readStatus(print) : null;
@@ -149,6 +150,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
   } finally {
     // Embedding and head alignment compiled evaluation sessions for this run's network; the result has its own.
     await releaseModelSessions(ctx.network, runtime);
+    await pool?.close();
     if (!o.checkpointDir) await rm(dir, { recursive: true, force: true });
   }
 }
@@ -164,6 +166,8 @@ interface RunContext {
   /** The network structure, for embedding and the heads' predictions (weights are fed per member). */
   network: SpcNetwork;
   runtime: Runtime;
+  /** Threads that cluster members' latent codes (null: this thread does, one member at a time). */
+  pool: WorkerPool | null;
   /** The training targets of the next phase, in buffers the workers share. */
   targets: TrainingTargets;
   emit: (e: Omit<SpcProgress, 'elapsedSeconds'>) => void;
@@ -202,13 +206,9 @@ function record(r: number, e: EnsembleRound, excluded: number[], n: number, trai
   return { round: r, agreed: e.agreedCount, fraction: e.agreedCount / n, members: e.members, excluded, trainLoss, seconds };
 }
 
-/** The job module the training workers import: the built file beside the bundle, or the TypeScript source. */
-function trainJobModule(): string {
-  for (const ext of ['.js', '.ts']) {
-    const url = new URL(`./train-job${ext}`, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url.href;
-  }
-  throw new DcError(`cannot find SPC's training job module next to ${import.meta.url}`);
+/** A job module worker threads import (train-job, cluster-job): the built file beside the bundle, or the source. */
+function jobModule(name: string): string {
+  return scriptBeside(import.meta.url, name).url.href;
 }
 
 /**
@@ -224,6 +224,7 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
   // The members' latent codes, kept for the concatenated labelling.
   const latents: Tensor<'float32'>[] = new Array(e);
   let chain: Promise<unknown> = Promise.resolve();
+  let concatenated: Promise<MemberClustering> | null = null;
   // When one member fails (training or clustering), the others stop: workers after their current step, the lanes
   // before their next member, queued clusterings before they start. The phase then fails with the first error,
   // once nothing it started is still running.
@@ -238,15 +239,19 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
     if (stop.signal.aborted) return;
     states[m] = trained.state;
     losses[m] = trained.loss;
-    // One clustering at a time: UMAP and HDBSCAN run on this thread.
-    const c = chain.then(async () => {
-      if (stop.signal.aborted) return { excluded: true, reason: 'another member failed' } as const;
+    // One embedding at a time on this thread's session; the clusterings then run in the pool side by side (or
+    // here, one at a time, without one).
+    const embedded = chain.then(async () => {
+      if (stop.signal.aborted) return null;
       const latent = await embed(ctx, r, m, trained.state);
       if (o.concatenatedMember) latents[m] = latent;
-      return clusterMember(ctx, r, m, latent);
+      return latent;
     });
+    chain = embedded.catch(() => undefined);
+    const c = embedded.then((latent): Promise<MemberClustering> | MemberClustering =>
+      latent === null || stop.signal.aborted ? { excluded: true, reason: 'another member failed' } : clusterMember(ctx, r, m, latent));
     c.catch(fail);
-    chain = c.catch(() => undefined);
+    if (!ctx.pool) chain = c.catch(() => undefined);
     clusterings[m] = c;
   };
   if (o.workers === 0) {
@@ -260,12 +265,18 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
       while (next < e && !stop.signal.aborted) await work(next++).catch(fail);
     });
     await Promise.all(lanes);
-    await Promise.allSettled(clusterings);
+    // The concatenated codes can be clustered as soon as every member is embedded, beside the last clusterings.
+    await chain;
+    if (o.concatenatedMember && !stop.signal.aborted) {
+      concatenated = clusterMember(ctx, r, e, concatColumns(latents));
+      concatenated.catch(fail);
+    }
+    await Promise.allSettled([...clusterings, ...(concatenated ? [concatenated] : [])]);
     if (failures.length > 0) throw failures[0];
   }
   const done = await Promise.all(clusterings);
   // The concatenation of all latent spaces votes as one more labelling (index e in `excluded`).
-  if (o.concatenatedMember) done.push(await clusterMember(ctx, r, e, concatColumns(latents)));
+  if (o.concatenatedMember) done.push(await (concatenated ?? clusterMember(ctx, r, e, concatColumns(latents))));
   const used: MemberLabels[] = [];
   const excluded: number[] = [];
   done.forEach((c, m) => (c.excluded ? excluded.push(m) : used.push(c)));
@@ -310,7 +321,7 @@ async function trainMember(ctx: RunContext, stage: SpcStage, r: number, m: numbe
   const phaseLosses = (history: readonly { epoch: number; loss: number }[]) => history.filter((h) => h.epoch > before).map((h) => h.loss);
   let epochLosses: number[];
   if (o.workers > 0) {
-    const out = await trainInWorker({ module: trainJobModule(), args }, { ...(resume ? { resume } : {}), fit, onProgress, signal });
+    const out = await trainInWorker({ module: jobModule('train-job'), args }, { ...(resume ? { resume } : {}), fit, onProgress, signal });
     state = out.state.model;
     epochLosses = phaseLosses(out.result.runHistory);
   } else {
@@ -359,13 +370,17 @@ function concatColumns(parts: readonly Tensor<'float32'>[]): Tensor<'float32'> {
 async function clusterMember(ctx: RunContext, r: number, m: number, latent: Tensor<'float32'>): Promise<MemberClustering> {
   // A seed per round and member: the same run gives the same layouts however the work was scheduled.
   const seed = new Rng(ctx.clusterSeed + r * 7919 + m * 104729).nextSeed();
-  const c = await clusterLatents(latent, {
-    options: ctx.o,
-    seed,
-    onUmap: (stage, done, total) => {
-      if (stage === 'optimize') ctx.emit({ stage: 'umap', round: r, member: m, done, total });
-    },
-  });
+  const { o, pool } = ctx;
+  const onUmap = (stage: ClusterJobProgress['stage'], done: number, total: number) => {
+    if (stage === 'optimize') ctx.emit({ stage: 'umap', round: r, member: m, done, total });
+  };
+  // In the pool, each clustering's kNN query gets the cores' share a training worker gets.
+  const settings: ClusterSettings = { umap: o.umap, hdbscan: o.hdbscan, clusterer: o.clusterer, nClusters: o.nClusters, device: o.device, threads: pool ? o.workerThreads : o.threads };
+  const c = pool
+    ? await pool.call<MemberClustering>(jobModule('cluster-job'), 'clusterJob', { latent: latent.data, n: latent.shape[0]!, d: latent.shape[1]!, settings, seed } satisfies ClusterJobArgs, {
+      onProgress: (e) => onUmap((e as ClusterJobProgress).stage, (e as ClusterJobProgress).done, (e as ClusterJobProgress).total),
+    })
+    : await clusterLatents(latent, { options: settings, seed, onUmap });
   ctx.emit({ stage: 'cluster', round: r, member: m, done: 1, total: 1 });
   return c;
 }

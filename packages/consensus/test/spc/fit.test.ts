@@ -196,11 +196,15 @@ describe('fitSpc with shifted training images', () => {
   }, 180_000);
 });
 
-describe('fitSpc with members training in worker threads', () => {
-  it('gives exactly the result of training them one after another in this thread', async () => {
+describe('fitSpc with members training and clustered in worker threads', () => {
+  it('gives exactly the result of training and clustering them one after another in this thread', async () => {
     const { images: x } = syntheticImages(480, 4, 16, 4);
-    const options: SpcOptions = { ...SMALL, nClusters: 4, maxRounds: 1, pretrainEpochs: 2 };
-    const [serial, parallel] = [await fitSpc(x, { ...options, workers: 0 }), await fitSpc(x, { ...options, workers: 2 })];
+    const options: SpcOptions = { ...SMALL, nClusters: 4, maxRounds: 1, pretrainEpochs: 2, ensembleSize: 3, concatenatedMember: true };
+    const umapMembers = new Set<number>();
+    const serial = await fitSpc(x, { ...options, workers: 0 });
+    const parallel = await fitSpc(x, { ...options, workers: 2, onProgress: (e) => e.stage === 'umap' && e.member !== null && umapMembers.add(e.member) });
+    // The layouts' progress comes back from the pool's threads, the concatenated codes' (member 3) included.
+    expect([...umapMembers].sort()).toEqual([0, 1, 2, 3]);
     expect(parallel.agreementHistory).toEqual(serial.agreementHistory);
     expect(Array.from(parallel.labels)).toEqual(Array.from(serial.labels));
     const [a, b] = [await serial.predict(x.rows(0, 40)), await parallel.predict(x.rows(0, 40))];

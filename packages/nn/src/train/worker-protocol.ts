@@ -1,9 +1,11 @@
 /** Messages between trainInWorker (host) and the worker entry, and the (de)serialisation of states and errors. */
-import { DcError, Tensor } from '@dc/core';
+import { Tensor, errorFromWire as genericErrorFromWire, type WireError } from '@dc/core';
 import type { NamedTensors } from '../modules/module.js';
 import { CheckpointError, TrainingDivergedError } from './errors.js';
 import type { TrainState } from './state.js';
 import type { FitResult, TrainProgress } from './trainer.js';
+
+export { errorToWire, type WireError } from '@dc/core';
 
 export interface WorkerStart {
   type: 'start';
@@ -27,13 +29,6 @@ export interface WireState {
   buffers: WireTensor[];
   slots: Record<string, WireTensor[]>;
   step: number;
-}
-
-export interface WireError {
-  name: string;
-  code: string;
-  message: string;
-  fields: Record<string, unknown>;
 }
 
 export type WorkerMessage =
@@ -75,15 +70,6 @@ export function stateFromWire(w: WireState): TrainState {
   return { model: { parameters: fromWire(w.parameters), buffers: fromWire(w.buffers) }, optimizer: { step: w.step, slots } };
 }
 
-export function errorToWire(e: unknown): WireError {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(err)) {
-    if (['string', 'number', 'boolean'].includes(typeof v) || v === null) fields[k] = v;
-  }
-  return { name: err.name, code: DcError.isInstance(err) ? err.code : 'WORKER_ERROR', message: err.message, fields };
-}
-
 /** Rebuilds a typed error on the host side (the class is recreated for the errors this package defines). */
 export function errorFromWire(w: WireError): Error {
   if (w.code === 'TRAINING_DIVERGED') {
@@ -95,8 +81,5 @@ export function errorFromWire(w: WireError): Error {
     e.message = w.message;
     return e;
   }
-  const e = new DcError(w.message, w.code === 'WORKER_ERROR' ? 'DC_ERROR' : w.code);
-  e.name = w.name;
-  Object.assign(e, w.fields);
-  return e;
+  return genericErrorFromWire(w);
 }

@@ -4,12 +4,9 @@
  * `createJob(args)` (or another name) returns the trainer options, the dataset and the fit options, and runs in
  * the worker. Progress events come back as they happen; the final state comes back with its buffers transferred.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { DcError, InvalidInputError, InvalidOptionError, c, validateOptions } from '@dc/core';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { DcError, InvalidInputError, InvalidOptionError, c, scriptBeside, startScriptWorker, validateOptions, type WorkerScript } from '@dc/core';
 import type { Dataset } from './data.js';
 import type { TrainState } from './state.js';
 import type { FitOptions, FitResult, TrainerOptions, TrainProgress } from './trainer.js';
@@ -47,64 +44,9 @@ export interface WorkerResult {
   progress: { epoch: number; stepInEpoch: number; globalStep: number };
 }
 
-/**
- * The worker script: dist/worker-entry.js beside the bundle (plain Node runs it), or src/train/worker-entry.ts
- * from sources. A TypeScript entry needs tsx inside the worker, and `--import tsx` in a worker's execArgv does not
- * apply to the worker's own entry, so a small bootstrap (evaluated code) registers tsx's loader first and then
- * imports the entry; `--conditions=@dc/source` resolves the @dc packages to their sources as in the parent.
- */
-export function workerEntry(): { url: URL; source: boolean } {
-  const js = new URL('./worker-entry.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, source: false };
-  const ts = new URL('./worker-entry.ts', import.meta.url);
-  if (existsSync(fileURLToPath(ts))) return { url: ts, source: true };
-  throw new DcError(`cannot find the training worker script next to ${import.meta.url}`);
-}
-
-const SOURCE_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx)
-  .then((api) => api.register())
-  .then(() => import(workerData.entry));
-`;
-
-/**
- * The parent's Node options for a worker that runs a script file. Workers inherit them by default, but options
- * that only apply to a string of code (`node --input-type=module -e '...'`) make the worker fail to start.
- */
-export function workerExecArgv(parent: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < parent.length; i++) {
-    const a = parent[i]!;
-    if (a.startsWith('--input-type=')) continue;
-    if (a === '--input-type') {
-      i++;
-      continue;
-    }
-    // -e/--eval/-p/--print carry the code as their value.
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
-    out.push(a);
-  }
-  return out;
-}
-
-function startWorker(): Worker {
-  const entry = workerEntry();
-  if (!entry.source) return new Worker(entry.url, { execArgv: workerExecArgv(process.execArgv) });
-  let tsx: string;
-  try {
-    // The ESM build of tsx's API (its register() locates the loader relative to itself).
-    const pkg = createRequire(fileURLToPath(import.meta.url)).resolve('tsx/package.json');
-    const exported = (JSON.parse(readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
-    tsx = pathToFileURL(join(dirname(pkg), exported.import.default)).href;
-  } catch {
-    throw new DcError('running @dc/nn from its TypeScript sources in a worker needs the tsx package');
-  }
-  return new Worker(SOURCE_BOOTSTRAP, { eval: true, workerData: { tsx, entry: entry.url.href }, execArgv: ['--conditions=@dc/source'] });
+/** The worker script: dist/worker-entry.js beside the bundle (plain Node runs it), or src/train/worker-entry.ts from sources (under tsx). */
+export function workerEntry(): WorkerScript {
+  return scriptBeside(import.meta.url, 'worker-entry');
 }
 
 /** Runs the job in a worker thread and resolves with the final state and the fit result. */
@@ -123,7 +65,7 @@ export function trainInWorker(job: WorkerJob, options: WorkerRunOptions = {}): P
   const moduleRef = j.module instanceof URL ? j.module.href : j.module;
   if (!moduleRef.startsWith('file:') && !existsSync(moduleRef)) throw new InvalidOptionError('trainInWorker', 'module', 'an existing file', moduleRef);
   const moduleUrl = moduleRef.startsWith('file:') ? moduleRef : pathToFileURL(moduleRef).href;
-  const worker = startWorker();
+  const worker = startScriptWorker(workerEntry());
   return new Promise<WorkerResult>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void) => {

@@ -1,8 +1,8 @@
 /**
- * Node options a training worker inherits: options that only apply to a string of code (`node --input-type=module
+ * Node options a worker thread inherits: options that only apply to a string of code (`node --input-type=module
  * -e '...'`) stop a worker running a script file from starting, so they are left out; the others are kept.
  */
-import { workerExecArgv } from '../src/train/worker';
+import { workerExecArgv } from '../src/workers/start';
 
 describe('workerExecArgv', () => {
   it('drops --input-type and the code of -e/--eval/-p/--print', () => {
