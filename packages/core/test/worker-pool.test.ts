@@ -24,6 +24,14 @@ describe('WorkerPool', () => {
     expect(events).toEqual([{ done: 1, total: 3 }, { done: 2, total: 3 }, { done: 3, total: 3 }]);
   });
 
+  it("returns results whose memory cannot move (Node's pooled Buffer memory) as copies", async () => {
+    pool = new WorkerPool(1);
+    const out = await pool.call<{ bytes: Uint8Array }>(JOB, 'pooled', {});
+    expect(Array.from(out.bytes)).toEqual([97, 98, 99]);
+    // The thread's Buffer pool is intact: later calls still work.
+    await expect(pool.call(JOB, 'pooled', {})).resolves.toMatchObject({ bytes: new Uint8Array([97, 98, 99]) });
+  });
+
   it('runs at most `size` calls at a time, in order, on reused threads', async () => {
     pool = new WorkerPool(2);
     const runs = await Promise.all([0, 1, 2, 3].map(() => pool.call<{ thread: number; start: number; end: number }>(JOB, 'pause', { ms: 150 })));

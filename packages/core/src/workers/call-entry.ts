@@ -32,7 +32,13 @@ port.on('message', (m: PoolRequest) => {
       if (typeof fn !== 'function') throw new Error(`the module ${m.module} has no function export '${m.exportName}'`);
       const report = (event: unknown) => port.postMessage({ id: m.id, type: 'progress', event } satisfies PoolReply);
       const value = await (fn as (args: unknown, report: (event: unknown) => void) => unknown)(m.args, report);
-      port.postMessage({ id: m.id, type: 'done', value } satisfies PoolReply, [...buffersOf(value)]);
+      const reply: PoolReply = { id: m.id, type: 'done', value };
+      try {
+        port.postMessage(reply, [...buffersOf(value)]);
+      } catch {
+        // A buffer that cannot move (Node's pooled Buffer memory is marked untransferable): copy instead.
+        port.postMessage(reply);
+      }
     } catch (e) {
       port.postMessage({ id: m.id, type: 'error', error: errorToWire(e) } satisfies PoolReply);
     }

@@ -27,3 +27,8 @@ export function reject(args: { size: number }): never {
 export function crash(): never {
   process.exit(3);
 }
+
+/** A result over Node's shared Buffer pool, whose memory cannot be moved to another thread. */
+export function pooled(): { bytes: Uint8Array } {
+  return { bytes: Buffer.from('abc') };
+}
