@@ -378,7 +378,10 @@ async function clusterMember(ctx: RunContext, r: number, m: number, latent: Tens
   const settings: ClusterSettings = { umap: o.umap, hdbscan: o.hdbscan, clusterer: o.clusterer, nClusters: o.nClusters, device: o.device, threads: pool ? o.workerThreads : o.threads };
   const c = pool
     ? await pool.call<MemberClustering>(jobModule('cluster-job'), 'clusterJob', { latent: latent.data, n: latent.shape[0]!, d: latent.shape[1]!, settings, seed } satisfies ClusterJobArgs, {
-      onProgress: (e) => onUmap((e as ClusterJobProgress).stage, (e as ClusterJobProgress).done, (e as ClusterJobProgress).total),
+      onProgress: (e) => {
+        const p = e as ClusterJobProgress;
+        onUmap(p.stage, p.done, p.total);
+      },
     })
     : await clusterLatents(latent, { options: settings, seed, onUmap });
   ctx.emit({ stage: 'cluster', round: r, member: m, done: 1, total: 1 });
