@@ -12,11 +12,31 @@ export function squares(args: { values: number[] }, report: (event: unknown) => 
   return { squares: out, thread: threadId };
 }
 
-/** Waits, then says which thread ran it and when it started and ended. */
-export async function pause(args: { ms: number }): Promise<{ thread: number; start: number; end: number }> {
-  const start = Date.now();
+/**
+ * Counts the calls running at once in shared memory (counters[0]: running now, counters[1]: the most seen,
+ * counters[2]: calls arrived so far), and waits up to `ms` for a second call to arrive while it runs, so that two
+ * threads meet without relying on timing.
+ */
+export function gate(args: { counters: Int32Array; ms: number }): { thread: number } {
+  const c = args.counters;
+  const running = Atomics.add(c, 0, 1) + 1;
+  for (let most = Atomics.load(c, 1); running > most; most = Atomics.load(c, 1)) {
+    if (Atomics.compareExchange(c, 1, most, running) === most) break;
+  }
+  Atomics.add(c, 2, 1);
+  Atomics.notify(c, 2);
+  const deadline = Date.now() + args.ms;
+  for (let arrived = Atomics.load(c, 2); arrived < 2 && Date.now() < deadline; arrived = Atomics.load(c, 2)) {
+    Atomics.wait(c, 2, arrived, Math.max(1, deadline - Date.now()));
+  }
+  Atomics.sub(c, 0, 1);
+  return { thread: threadId };
+}
+
+/** Waits `ms`, then says which thread ran it. */
+export async function pause(args: { ms: number }): Promise<{ thread: number }> {
   await new Promise((r) => setTimeout(r, args.ms));
-  return { thread: threadId, start, end: Date.now() };
+  return { thread: threadId };
 }
 
 export function reject(args: { size: number }): never {
