@@ -75,10 +75,10 @@ describe('packed packages', () => {
     expect(sh('node', ['-e', script("const core = require('@dc/core');")], project).trim()).toBe(want);
     expect(sh('node', ['--input-type=module', '-e', script("const core = await import('@dc/core');")], project).trim()).toBe(want);
   });
-  it('train in worker threads from the installed packages (SPC finds its job module in dist)', () => {
+  it('train and cluster in worker threads from the installed packages (SPC finds its job modules, the pool its entry, in dist)', () => {
     // Four classes of 8x8 images (a bright quadrant each, plus noise): enough for two members, one epoch and a
-    // Gaussian mixture; what matters here is that the workers start from the published files, under CJS and ESM
-    // (with shifted batches, so the job module also loads @dc/data there).
+    // Gaussian mixture; what matters here is that the training workers and the clustering pool's threads start
+    // from the published files, under CJS and ESM (with shifted batches, so the job module also loads @dc/data).
     const script = (load: string) => `
       ${load}
       const { Tensor, Rng } = core;
