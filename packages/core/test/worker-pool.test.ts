@@ -52,9 +52,14 @@ describe('WorkerPool', () => {
     await expect(pool.call(JOB, 'squares', { values: [2] })).resolves.toMatchObject({ squares: new Float64Array([4]) });
   });
 
-  it('says when the module has no such export', async () => {
+  it('says when the module has no such export, or is no file', async () => {
     pool = new WorkerPool(1);
     await expect(pool.call(JOB, 'missing', {})).rejects.toThrow(/no function export 'missing'/);
+    const missing = await pool.call(join(__dirname, 'jobs', 'nothing-here.ts'), 'squares', {}).catch((e: unknown) => e);
+    expect(InvalidOptionError.isInstance(missing)).toBe(true);
+    expect((missing as InvalidOptionError).option).toBe('module');
+    const unnamed = await pool.call(JOB, '', {}).catch((e: unknown) => e);
+    expect(InvalidOptionError.isInstance(unnamed)).toBe(true);
   });
 
   it('rejects arguments that cannot cross threads', async () => {

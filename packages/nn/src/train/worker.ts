@@ -44,7 +44,10 @@ export interface WorkerResult {
   progress: { epoch: number; stepInEpoch: number; globalStep: number };
 }
 
-/** The worker script: dist/worker-entry.js beside the bundle (plain Node runs it), or src/train/worker-entry.ts from sources (under tsx). */
+/**
+ * The worker script: dist/worker-entry.js beside the bundle (plain Node runs it), or src/train/worker-entry.ts
+ * from sources (under tsx).
+ */
 export function workerEntry(): WorkerScript {
   return scriptBeside(import.meta.url, 'worker-entry');
 }
