@@ -46,5 +46,5 @@ export { knn, type KnnMetric, type KnnOptions, type KnnResult } from './kernels/
 export { linearSumAssignment, type Assignment } from './linalg/assignment.js';
 
 export { WorkerPool, type PoolCallOptions, type PoolReply, type PoolRequest } from './workers/pool.js';
-export { scriptBeside, startScriptWorker, workerExecArgv, type WorkerScript } from './workers/start.js';
+export { moduleFileUrl, scriptBeside, startScriptWorker, workerExecArgv, type WorkerScript } from './workers/start.js';
 export { errorToWire, errorFromWire, type WireError } from './workers/wire.js';

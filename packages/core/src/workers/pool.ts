@@ -6,11 +6,9 @@
  * happens. Calls beyond the pool's size wait in order for a free thread. Idle threads do not keep the process
  * alive; `close()` ends them.
  */
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { DcError, InvalidOptionError } from '../errors.js';
-import { scriptBeside, startScriptWorker } from './start.js';
+import { moduleFileUrl, scriptBeside, startScriptWorker } from './start.js';
 import { errorFromWire, type WireError } from './wire.js';
 
 /** Host to worker: one call. */
@@ -59,12 +57,13 @@ export class WorkerPool {
   /** Runs `exportName(args, report)` of `module` (a path or file: URL) in a worker thread. */
   call<T>(module: string | URL, exportName: string, args: unknown, options: PoolCallOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new DcError('the worker pool is closed'));
-    const ref = module instanceof URL ? module.href : module;
-    if (typeof ref !== 'string' || (!ref.startsWith('file:') && !existsSync(ref))) {
-      return Promise.reject(new InvalidOptionError('WorkerPool.call', 'module', 'an existing file (a path or a file: URL)', module));
+    let url: string;
+    try {
+      url = moduleFileUrl('WorkerPool.call', module);
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (typeof exportName !== 'string' || exportName === '') return Promise.reject(new InvalidOptionError('WorkerPool.call', 'exportName', 'a non-empty string', exportName));
-    const url = ref.startsWith('file:') ? ref : pathToFileURL(ref).href;
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ request: { id: this.nextId++, module: url, exportName, args }, onProgress: options.onProgress, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DcError } from '../errors.js';
+import { DcError, InvalidOptionError } from '../errors.js';
 
 /** A worker script: its file URL, and whether it is TypeScript source (run under tsx). */
 export interface WorkerScript {
@@ -28,6 +28,15 @@ export function scriptBeside(base: string | URL, name: string): WorkerScript {
   const ts = new URL(`./${name}.ts`, base);
   if (existsSync(fileURLToPath(ts))) return { url: ts, source: true };
   throw new DcError(`cannot find the worker script ${name} next to ${String(base)}`);
+}
+
+/** The file: URL of a module a worker thread will import (a path or file: URL); throws when a path is no file. */
+export function moduleFileUrl(caller: string, module: string | URL): string {
+  const ref = module instanceof URL ? module.href : module;
+  if (typeof ref !== 'string' || (!ref.startsWith('file:') && !existsSync(ref))) {
+    throw new InvalidOptionError(caller, 'module', 'an existing file (a path or a file: URL)', module);
+  }
+  return ref.startsWith('file:') ? ref : pathToFileURL(ref).href;
 }
 
 /**

@@ -4,9 +4,7 @@
  * `createJob(args)` (or another name) returns the trainer options, the dataset and the fit options, and runs in
  * the worker. Progress events come back as they happen; the final state comes back with its buffers transferred.
  */
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { DcError, InvalidInputError, InvalidOptionError, c, scriptBeside, startScriptWorker, validateOptions, type WorkerScript } from '@dc/core';
+import { DcError, InvalidInputError, c, moduleFileUrl, scriptBeside, startScriptWorker, validateOptions, type WorkerScript } from '@dc/core';
 import type { Dataset } from './data.js';
 import type { TrainState } from './state.js';
 import type { FitOptions, FitResult, TrainerOptions, TrainProgress } from './trainer.js';
@@ -65,9 +63,7 @@ export function trainInWorker(job: WorkerJob, options: WorkerRunOptions = {}): P
     resume: c.optional(c.string()),
     fit: c.optional(c.object()),
   }, {});
-  const moduleRef = j.module instanceof URL ? j.module.href : j.module;
-  if (!moduleRef.startsWith('file:') && !existsSync(moduleRef)) throw new InvalidOptionError('trainInWorker', 'module', 'an existing file', moduleRef);
-  const moduleUrl = moduleRef.startsWith('file:') ? moduleRef : pathToFileURL(moduleRef).href;
+  const moduleUrl = moduleFileUrl('trainInWorker', j.module);
   const worker = startScriptWorker(workerEntry());
   return new Promise<WorkerResult>((resolve, reject) => {
     let settled = false;
