@@ -7,13 +7,14 @@
  * `npm run bench -- spc-mnist` for the full dataset.
  *
  * The ground-truth digits are read only after clustering, to score the result (and each round, for display).
- * Writes examples/output/spc-mnist-labels.json and examples/output/spc-mnist-confusion.png.
+ * Writes examples/output/spc-mnist-labels.json, examples/output/spc-mnist-confusion.png and
+ * examples/output/spc-mnist-layouts.png.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import sharp from 'sharp';
-import { fitSpc, type SpcOptions, type SpcProgress } from '@dc/consensus';
+import { fitSpc, type SpcMemberRound, type SpcOptions, type SpcProgress } from '@dc/consensus';
 import { loadMnist } from '@dc/data';
 import { evaluateClustering, type ConfusionMatrix } from '@dc/metrics';
 
@@ -82,6 +83,8 @@ async function main(): Promise<void> {
   const memberBars = memberNames.map((name) => bars.create(1, 0, { name, stage: 'waiting', info: '' }));
   const roundName = 'rounds'.padEnd(nameWidth);
   const roundBar = bars.create(DEMO_OPTIONS.maxRounds! + 1, 0, { name: roundName, stage: 'pretraining', info: '' });
+  // Each round's members (their UMAP layouts and labels), to draw the round the result comes from.
+  const roundMembers: SpcMemberRound[][] = [];
 
   const result = await fitSpc(dataset, {
     ...DEMO_OPTIONS,
@@ -91,7 +94,8 @@ async function main(): Promise<void> {
       memberBars[e.member]!.setTotal(e.total);
       memberBars[e.member]!.update(e.done, { name: memberNames[e.member], stage: `${STAGE_NAMES[e.stage]} (round ${e.round})`.padEnd(20), info });
     },
-    onRound: ({ record, consensus, agreed }) => {
+    onRound: ({ record, consensus, agreed, members }) => {
+      roundMembers[record.round] = members;
       // Scoring with the ground truth happens here, outside fitSpc, for display only.
       const all = evaluateClustering(consensus, truth);
       const idx: number[] = [];
@@ -128,7 +132,54 @@ async function main(): Promise<void> {
   })}\n`);
   const imageFile = `${OUTPUT}spc-mnist-confusion.png`;
   await confusionImage(evaluation.confusion!, imageFile);
+  const layoutFile = `${OUTPUT}spc-mnist-layouts.png`;
+  await layoutImage(roundMembers[result.bestRound]!, result.labels, layoutFile);
   console.log(`\nwrote ${labelsFile}\nwrote ${imageFile} (rows: true digits 0-9, columns: the cluster matched to each digit)`);
+  console.log(`wrote ${layoutFile} (each vote's UMAP layout in round ${result.bestRound}, coloured by consensus cluster; black: the vote disagrees)`);
+}
+
+// Ten distinct colours, one per consensus cluster.
+const PALETTE = [
+  [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+  [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+];
+
+/**
+ * One panel per vote (the autoencoders, then their concatenated codes): its 2-D UMAP layout, every image a dot in
+ * its consensus cluster's colour, drawn in black where that vote gave it another cluster or called it noise.
+ */
+async function layoutImage(members: readonly SpcMemberRound[], consensus: Int32Array, file: string): Promise<void> {
+  const panel = 360;
+  const gap = 8;
+  const width = members.length * (panel + gap) + gap;
+  const height = panel + 2 * gap;
+  const rgb = Buffer.alloc(width * height * 3, 255);
+  const dot = (px: number, py: number, colour: readonly number[]) => {
+    for (let y = py; y < py + 2; y++) for (let x = px; x < px + 2; x++) rgb.set(colour, (y * width + x) * 3);
+  };
+  members.forEach(({ layout, labels }, j) => {
+    const n = layout.shape[0]!;
+    const xy = layout.data;
+    let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
+    for (let i = 0; i < n; i++) {
+      minX = Math.min(minX, xy[2 * i]!);
+      maxX = Math.max(maxX, xy[2 * i]!);
+      minY = Math.min(minY, xy[2 * i + 1]!);
+      maxY = Math.max(maxY, xy[2 * i + 1]!);
+    }
+    const scale = (panel - 2) / Math.max(maxX - minX, maxY - minY, 1e-9);
+    const left = gap + j * (panel + gap);
+    // A light frame around the panel.
+    for (let t = -1; t <= panel; t++) {
+      for (const [x, y] of [[left + t, gap - 1], [left + t, gap + panel], [left - 1, gap + t], [left + panel, gap + t]] as const) rgb.fill(200, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    }
+    const place = (i: number) => [left + Math.floor((xy[2 * i]! - minX) * scale), gap + Math.floor((maxY - xy[2 * i + 1]!) * scale)] as const;
+    // Agreeing dots first, so the disagreements stay visible on top.
+    const disagree = (i: number) => labels !== null && labels[i] !== consensus[i];
+    for (let i = 0; i < n; i++) if (!disagree(i)) dot(...place(i), PALETTE[consensus[i]! % PALETTE.length]!);
+    for (let i = 0; i < n; i++) if (disagree(i)) dot(...place(i), [0, 0, 0]);
+  });
+  await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toFile(file);
 }
 
 /** The confusion matrix as a heat map: one 32-pixel square per cell, white (0) to dark blue (the row's total). */

@@ -8,9 +8,12 @@
  * With a third argument it also writes the consensus labels and predict()'s class probabilities there (no
  * ground truth in that file). For schedule experiments, DC_SPC_OPTIONS='{"epochs":3}' overrides options of the
  * benchmark schedule in this run only, and DC_SPC_SPLIT=test runs on the 10,000 test images instead of all 70,000
- * (the suite refuses to start while either variable is set).
+ * (the suite refuses to start while either variable is set). DC_SPC_LAYOUTS=<dir> writes every round's member
+ * layouts and labels there (`r<round>-m<member>.layout.f32`, `.labels.i32`) for layouts.ts to analyse.
  */
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fitSpc, type SpcOptions } from '@dc/consensus';
 import { loadFashionMnist, loadMnist } from '@dc/data';
 import { evaluateClustering } from '@dc/metrics';
@@ -28,6 +31,9 @@ const split = splitArg === 'test' ? { split: 'test' as const } : {};
 const data = dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split);
 const truth = data.labels!;
 const log = (line: string) => process.stderr.write(`[${dataset} seed ${seed}] ${line}\n`);
+const layoutDir = process.env.DC_SPC_LAYOUTS;
+if (layoutDir) await mkdir(layoutDir, { recursive: true });
+const bytes = (a: Float32Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 log(`${data.length} images; ${JSON.stringify(options)}`);
 
 const stageSeconds: Record<string, number> = {};
@@ -48,7 +54,14 @@ const result = await fitSpc(data, {
       log(`${(e.elapsedSeconds / 60).toFixed(1)} min: round ${e.round} ${e.stage} member ${e.member ?? '-'} ${e.done}/${e.total}${e.loss !== undefined ? ` loss ${e.loss.toFixed(4)}` : ''}`);
     }
   },
-  onRound: ({ record, consensus, agreed }) => {
+  onRound: ({ record, consensus, agreed, members }) => {
+    if (layoutDir) {
+      for (const m of members) {
+        const name = join(layoutDir, `r${record.round}-m${m.member}`);
+        writeFileSync(`${name}.layout.f32`, bytes(m.layout.data));
+        if (m.labels) writeFileSync(`${name}.labels.i32`, bytes(m.labels));
+      }
+    }
     // Scored outside fitSpc, for the record only.
     const accuracy = evaluateClustering(consensus, truth).accuracy;
     const idx: number[] = [];

@@ -39,6 +39,7 @@ export {
   type SpcClusterer,
   type SpcHdbscanOptions,
   type SpcInput,
+  type SpcMemberRound,
   type SpcOptions,
   type SpcPrediction,
   type SpcPredictOptions,

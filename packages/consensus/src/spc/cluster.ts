@@ -17,7 +17,11 @@ export interface MemberLabels {
   filled: Int32Array;
 }
 
-export type MemberClustering = ({ excluded: false } & MemberLabels) | { excluded: true; reason: string };
+/**
+ * A member's clustering with its UMAP layout [n, umap.nComponents], row-major (null only when the clustering
+ * never ran because another member failed).
+ */
+export type MemberClustering = (({ excluded: false } & MemberLabels) | { excluded: true; reason: string }) & { layout: Float32Array | null };
 
 /** The options a member's clustering reads (plain data, so they can cross to a worker thread). */
 export type ClusterSettings = Pick<ResolvedSpcOptions, 'umap' | 'hdbscan' | 'clusterer' | 'nClusters' | 'device' | 'threads'>;
@@ -42,6 +46,7 @@ export async function clusterLatents(latent: Tensor, ctx: ClusterContext): Promi
     ...(ctx.onUmap ? { onProgress: (p: { stage: UmapStage; done: number; total: number }) => ctx.onUmap!(p.stage, p.done, p.total) } : {}),
   });
   const k = o.nClusters;
+  const layout = umap.embedding.data as Float32Array;
   if (o.clusterer === 'gmm') {
     // scikit-learn's defaults, as the authors used: full covariances, one initialisation.
     // A seed of its own: UMAP's layout starts from the first draws of Rng(ctx.seed), and so would the mixture's
@@ -49,19 +54,19 @@ export async function clusterLatents(latent: Tensor, ctx: ClusterContext): Promi
     const labels = fitGmm(umap.embedding, { nComponents: k, seed: new Rng(ctx.seed).nextSeed() }).labels;
     const sizes = new Int32Array(k);
     for (const l of labels) sizes[l]!++;
-    if (sizes.some((s) => s === 0)) return { excluded: true, reason: `the Gaussian mixture left ${sizes.filter((s) => s === 0).length} of ${k} components empty` };
-    return { excluded: false, labels, filled: labels };
+    if (sizes.some((s) => s === 0)) return { excluded: true, reason: `the Gaussian mixture left ${sizes.filter((s) => s === 0).length} of ${k} components empty`, layout };
+    return { excluded: false, labels, filled: labels, layout };
   }
   let labels: Int32Array;
   try {
     labels = fitHdbscan(umap.embedding, { minPts: o.hdbscan.minPts, minClusterSize: o.hdbscan.minClusterSize, nClusters: k }).labels;
   } catch (e) {
-    if (NoExactCutError.isInstance(e)) return { excluded: true, reason: e.message };
+    if (NoExactCutError.isInstance(e)) return { excluded: true, reason: e.message, layout };
     throw e;
   }
   const fragmented = fragmentedCut(labels, o.hdbscan.maxNoiseFraction);
-  if (fragmented !== null) return { excluded: true, reason: fragmented };
-  return { excluded: false, labels, filled: fillNoise(labels, umap, k) };
+  if (fragmented !== null) return { excluded: true, reason: fragmented, layout };
+  return { excluded: false, labels, filled: fillNoise(labels, umap, k), layout };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface EnsembleRound {
   votes: Int32Array;
   /** Members that took part. */
   members: number;
+  /** Each member's labels renamed to the consensus's (-1: HDBSCAN noise), in member order. */
+  aligned: Int32Array[];
 }
 
 /**
@@ -71,5 +73,5 @@ export function ensembleRound(members: readonly MemberLabels[], k: number, fract
   for (const a of agreed) agreedCount += a;
   const votes = new Int32Array(consensus.length * k);
   for (const labels of withNoise) for (let i = 0; i < labels.length; i++) if (labels[i]! >= 0) votes[i * k + labels[i]!]!++;
-  return { consensus, agreed, agreedCount, votes, members: members.length };
+  return { consensus, agreed, agreedCount, votes, members: members.length, aligned: withNoise };
 }

@@ -24,7 +24,7 @@ import { readImages, type SpcInput } from './data.js';
 import { ensembleRound, matchLabels, type EnsembleRound } from './ensemble.js';
 import { SpcNetwork, type SpcNetworkConfig } from './network.js';
 import { resolveOptions, type ResolvedSpcOptions, type SpcOptions } from './options.js';
-import type { SpcProgress, SpcStage } from './progress.js';
+import type { SpcMemberRound, SpcProgress, SpcStage } from './progress.js';
 import { SpcResult, type SpcRoundRecord } from './result.js';
 import { agreementDecision } from './schedule.js';
 import { fillTargets, type TrainingTargets } from './targets.js';
@@ -84,6 +84,8 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
         agreedCount: history[history.length - 1]!.agreed,
         votes: await store.readInt32(`r${status.round}-votes.i32`, n * o.nClusters),
         members: history[history.length - 1]!.members,
+        // Only this round's training targets are needed after a resume; its member labels were reported before.
+        aligned: [],
       };
       generation = status.bestGeneration;
       best = {
@@ -103,7 +105,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
       const phase = await runPhase(ctx, 'pretrain', 0, o.pretrainEpochs);
       round = ensemble(ctx, 0, phase, null);
       history = [record(0, round, phase.excluded, n, null, (performance.now() - t) / 1000)];
-      o.onRound?.({ record: history[0]!, consensus: round.consensus, agreed: round.agreed });
+      o.onRound?.({ record: history[0]!, consensus: round.consensus, agreed: round.agreed, members: memberRounds(ctx, phase, round) });
       best = { round: 0, labels: round.consensus, agreed: round.agreed, states: phase.states, snapshotPending: true };
       generation = await saveRound(ctx, 0, round, history, best, 0, true);
     }
@@ -124,7 +126,7 @@ export async function fitSpc(images: SpcInput, options: SpcOptions): Promise<Spc
       }
       const next = ensemble(ctx, r, phase, round.consensus);
       history.push(record(r, next, phase.excluded, n, phase.loss, (performance.now() - t) / 1000));
-      o.onRound?.({ record: history[history.length - 1]!, consensus: next.consensus, agreed: next.agreed });
+      o.onRound?.({ record: history[history.length - 1]!, consensus: next.consensus, agreed: next.agreed, members: memberRounds(ctx, phase, next) });
       if (agreementDecision(history.map((h) => h.agreed), o.patience).improved) {
         best = { round: r, labels: next.consensus, agreed: next.agreed, states: phase.states, snapshotPending: true };
         snapshotChanged = true;
@@ -194,6 +196,8 @@ interface Phase {
   /** Clusterings of the members that could be clustered, in member order. */
   clusterings: MemberLabels[];
   excluded: number[];
+  /** Every element's clustering (the concatenated codes last), for onRound. */
+  all: MemberClustering[];
 }
 
 function shared(t: Tensor<'float32'>): Tensor<'float32'> {
@@ -249,7 +253,7 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
     });
     chain = embedded.catch(() => undefined);
     const c = embedded.then((latent): Promise<MemberClustering> | MemberClustering =>
-      latent === null || stop.signal.aborted ? { excluded: true, reason: 'another member failed' } : clusterMember(ctx, r, m, latent));
+      latent === null || stop.signal.aborted ? { excluded: true, reason: 'another member failed', layout: null } : clusterMember(ctx, r, m, latent));
     c.catch(fail);
     if (!ctx.pool) chain = c.catch(() => undefined);
     clusterings[m] = c;
@@ -284,7 +288,7 @@ async function runPhase(ctx: RunContext, stage: SpcStage, r: number, epochs: num
     throw new SpcNoClusteringError(o.nClusters, done.map((c) => (c.excluded ? c.reason : '')));
   }
   const run = losses.filter((l): l is number => l !== null);
-  return { states, loss: run.length > 0 ? run.reduce((a, b) => a + b, 0) / run.length : null, clusterings: used, excluded };
+  return { states, loss: run.length > 0 ? run.reduce((a, b) => a + b, 0) / run.length : null, clusterings: used, excluded, all: done };
 }
 
 /** One member's training phase, in a worker thread or in this one; its state lives in member<m>.ckpt. */
@@ -391,9 +395,26 @@ async function clusterMember(ctx: RunContext, r: number, m: number, latent: Tens
 function ensemble(ctx: RunContext, r: number, phase: Phase, previous: Int32Array | null): EnsembleRound {
   const out: EnsembleRound = phase.clusterings.length > 0
     ? ensembleRound(phase.clusterings, ctx.o.nClusters, ctx.o.agreementFraction, previous)
-    : { consensus: previous!, agreed: new Uint8Array(ctx.n), agreedCount: 0, votes: new Int32Array(ctx.n * ctx.o.nClusters), members: 0 };
+    : { consensus: previous!, agreed: new Uint8Array(ctx.n), agreedCount: 0, votes: new Int32Array(ctx.n * ctx.o.nClusters), members: 0, aligned: [] };
   const excluded = phase.excluded;
   ctx.emit({ stage: 'align', round: r, member: null, done: 1, total: 1, agreed: out.agreedCount, excluded });
+  return out;
+}
+
+/** What onRound reports of each element: its layout and its labels in the consensus's names. */
+function memberRounds(ctx: RunContext, phase: Phase, round: EnsembleRound): SpcMemberRound[] {
+  const out: SpcMemberRound[] = [];
+  let used = 0;
+  phase.all.forEach((c, m) => {
+    const labels = c.excluded ? null : round.aligned[used++]!;
+    if (c.layout === null) return;
+    out.push({
+      member: m,
+      layout: new Tensor('float32', c.layout, [ctx.n, c.layout.length / ctx.n]),
+      labels,
+      excludedReason: c.excluded ? c.reason : null,
+    });
+  });
   return out;
 }
 

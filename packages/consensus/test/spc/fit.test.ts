@@ -66,6 +66,29 @@ describe('fitSpc on synthetic image clusters', () => {
     expect(result.agreed.reduce((s, a) => s + a, 0)).toBe(h[result.bestRound]!.agreed);
   });
 
+  it("reports each member's UMAP layout and its labels in the consensus's names", () => {
+    for (const info of rounds) {
+      expect(info.members.map((m) => m.member)).toEqual([0, 1]);
+      for (const m of info.members) {
+        expect(m.layout.shape).toEqual([N, 2]);
+        expect(m.layout.data.every((v) => Number.isFinite(v))).toBe(true);
+        expect(m.excludedReason === null).toBe(m.labels !== null);
+      }
+      const voting = info.members.filter((m) => m.labels !== null);
+      expect(voting).toHaveLength(info.record.members);
+      // Unanimous agreement: on an agreed point every member's renamed label is the consensus label; on any
+      // other point some member says otherwise (or noise).
+      for (let i = 0; i < N; i++) {
+        const same = voting.every((m) => m.labels![i] === info.consensus[i]);
+        expect(same).toBe(info.agreed[i] === 1);
+      }
+      for (const m of voting) expect(m.labels!.every((l) => l >= -1 && l < K)).toBe(true);
+    }
+    // The members' layouts differ (each clustering has its own seed).
+    const [a, b] = rounds[0]!.members;
+    expect(Array.from(a!.layout.data)).not.toEqual(Array.from(b!.layout.data));
+  });
+
   it('stopped by the patience rule or at maxRounds', () => {
     const counts = result.agreementHistory;
     const last = counts.length - 1;
@@ -201,12 +224,25 @@ describe('fitSpc with members training and clustered in worker threads', () => {
     const { images: x } = syntheticImages(480, 4, 16, 4);
     const options: SpcOptions = { ...SMALL, nClusters: 4, maxRounds: 1, pretrainEpochs: 2, ensembleSize: 3, concatenatedMember: true };
     const umapMembers = new Set<number>();
-    const serial = await fitSpc(x, { ...options, workers: 0 });
-    const parallel = await fitSpc(x, { ...options, workers: 2, onProgress: (e) => e.stage === 'umap' && e.member !== null && umapMembers.add(e.member) });
+    const serialRounds: SpcRoundInfo[] = [];
+    const parallelRounds: SpcRoundInfo[] = [];
+    const serial = await fitSpc(x, { ...options, workers: 0, onRound: (r) => serialRounds.push(r) });
+    const parallel = await fitSpc(x, { ...options, workers: 2, onProgress: (e) => e.stage === 'umap' && e.member !== null && umapMembers.add(e.member), onRound: (r) => parallelRounds.push(r) });
     // The layouts' progress comes back from the pool's threads, the concatenated codes' (member 3) included.
     expect([...umapMembers].sort()).toEqual([0, 1, 2, 3]);
     expect(parallel.agreementHistory).toEqual(serial.agreementHistory);
     expect(Array.from(parallel.labels)).toEqual(Array.from(serial.labels));
+    // The layouts come back from the threads whole: the same bits, the concatenated codes' last.
+    expect(parallelRounds).toHaveLength(serialRounds.length);
+    parallelRounds.forEach((r, i) => {
+      expect(r.members.map((m) => m.member)).toEqual([0, 1, 2, 3]);
+      r.members.forEach((m, j) => {
+        const s = serialRounds[i]!.members[j]!;
+        expect(m.layout.shape).toEqual([480, 2]);
+        expect(Array.from(m.layout.data)).toEqual(Array.from(s.layout.data));
+        expect(m.labels && Array.from(m.labels)).toEqual(s.labels && Array.from(s.labels));
+      });
+    });
     const [a, b] = [await serial.predict(x.rows(0, 40)), await parallel.predict(x.rows(0, 40))];
     expect(Array.from(b.probabilities.data)).toEqual(Array.from(a.probabilities.data));
   }, 180_000);

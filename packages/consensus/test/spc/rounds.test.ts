@@ -115,11 +115,22 @@ describe('ensembleRound (align, vote, agree)', () => {
     expect(votes).toEqual([[3, 0], [3, 0], [2, 1], [2, 1], [0, 3], [0, 3], [0, 3], [0, 3]]);
   });
 
+  it('gives each member its labels in the consensus names, noise kept as -1', () => {
+    const a = member([0, 0, 1, 1, 2, 2], [0, 0, 1, 1, 2, 2]);
+    const b = member([2, 2, 0, -1, 1, 1], [2, 2, 0, 0, 1, 1]);
+    const r = ensembleRound([a, b], 3, 1, null);
+    expect(r.aligned).toHaveLength(2);
+    expect(Array.from(r.aligned[0]!)).toEqual(Array.from(r.consensus));
+    expect(Array.from(r.aligned[1]!)).toEqual([...Array.from(r.consensus.subarray(0, 3)), -1, ...Array.from(r.consensus.subarray(4))]);
+  });
+
   it("renames the consensus to match the previous round's labels", () => {
     const labels = [0, 0, 1, 1, 2, 2];
     const previous = arr([2, 2, 0, 0, 1, 1]);
     const r = ensembleRound([member(labels), member(labels)], 3, 1, previous);
     expect(Array.from(r.consensus)).toEqual(Array.from(previous));
+    // The members' labels follow the renaming.
+    for (const a of r.aligned) expect(Array.from(a)).toEqual(Array.from(previous));
   });
 });
 

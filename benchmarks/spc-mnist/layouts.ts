@@ -1,0 +1,162 @@
+/**
+ * Where SPC's clustering of one round could gain, read off the members' UMAP layouts that `run.ts` writes with
+ * DC_SPC_LAYOUTS=<dir> (a tuning tool; ground truth is read only to score):
+ *
+ *   layouts.ts <mnist|fashion> <dir> [round] [minClusterSize]
+ *
+ * For each member's layout: the accuracy of SPC's cut (the highest level of the HDBSCAN hierarchy with exactly K
+ * clusters) against every other exactly-K level; the accuracy of the K condensed-tree clusters of most excess of
+ * mass (an alternative to a level); and how separable the classes are in the layout at all, as the purity of
+ * k-means with K and 5K clusters (purity with 5K clusters well below 100% means the layout itself mixes classes,
+ * which no choice of K clusters can undo).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tensor } from '@dc/core';
+import { fitHdbscan, fitKMeans, type CondensedTree, type SingleLinkage } from '@dc/consensus';
+import { loadFashionMnist, loadMnist } from '@dc/data';
+import { clusteringAccuracy, purity } from '@dc/metrics';
+
+const [dataset, dir, roundArg, minClusterSizeArg] = process.argv.slice(2);
+if ((dataset !== 'mnist' && dataset !== 'fashion') || !dir) throw new Error('usage: layouts.ts <mnist|fashion> <dir> [round] [minClusterSize]');
+const round = Number(roundArg ?? 0);
+const K = 10;
+const MIN_PTS = 10;
+const minClusterSize = Number(minClusterSizeArg ?? 500);
+const split = process.env.DC_SPC_SPLIT === 'test' ? { split: 'test' as const } : {};
+const truth = (dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split)).labels!;
+const pct = (v: number) => (100 * v).toFixed(2);
+// Noise counts as one more cluster (its points are not matched to a class).
+const accuracy = (labels: Int32Array) => clusteringAccuracy(Int32Array.from(labels, (l) => (l < 0 ? K : l)), truth).accuracy;
+
+/** Every maximal range of cut distances with exactly k clusters of at least minSize points: its labels. */
+function exactLevels(sl: SingleLinkage, k: number, minSize: number): { from: number; to: number; labels: Int32Array }[] {
+  const { n, left, right, height } = sl;
+  const m = height.length;
+  const size = new Int32Array(n + m).fill(1, 0, n);
+  // Pass 1: the cluster count after each group of equal-height merges.
+  const ends: number[] = [];
+  const counts: number[] = [];
+  let count = minSize <= 1 ? n : 0;
+  for (let j = 0; j < m; j++) {
+    const a = size[left[j]!]!;
+    const b = size[right[j]!]!;
+    size[n + j] = a + b;
+    count += (a + b >= minSize ? 1 : 0) - (a >= minSize ? 1 : 0) - (b >= minSize ? 1 : 0);
+    if (j + 1 < m && height[j + 1] === height[j]) continue;
+    ends.push(j);
+    counts.push(count);
+  }
+  // Pass 2: replay the merges and read the labels at the last group of each run with k clusters.
+  const runs = new Map<number, number>();
+  for (let g = 0; g < ends.length; g++) {
+    if (counts[g] !== k || counts[g + 1] === k) continue;
+    let s = g;
+    while (s > 0 && counts[s - 1] === k) s--;
+    runs.set(ends[g]!, ends[s]!);
+  }
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const rep = new Int32Array(n + m);
+  for (let i = 0; i < n; i++) rep[i] = i;
+  const out: { from: number; to: number; labels: Int32Array }[] = [];
+  for (let j = 0; j < m; j++) {
+    rep[n + j] = rep[left[j]!]!;
+    parent[find(rep[left[j]!]!)] = find(rep[right[j]!]!);
+    const start = runs.get(j);
+    if (start === undefined) continue;
+    const rootSize = new Map<number, number>();
+    for (let i = 0; i < n; i++) rootSize.set(find(i), (rootSize.get(find(i)) ?? 0) + 1);
+    const ids = new Map<number, number>();
+    const labels = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const r = find(i);
+      if (rootSize.get(r)! < minSize) continue;
+      if (!ids.has(r)) ids.set(r, ids.size);
+      labels[i] = ids.get(r)!;
+    }
+    out.push({ from: height[start]!, to: j + 1 < m ? height[j + 1]! : Infinity, labels });
+  }
+  return out;
+}
+
+/** The k condensed-tree clusters, none nested in another and covering every leaf, of most excess of mass. */
+function mostMassive(tree: CondensedTree, k: number): Int32Array {
+  const c = tree.clusters;
+  // Excess of mass per cluster: its points' (exit - birth) lambdas, and its children's birth over its own.
+  const span = (a: number, b: number) => (a === b ? 0 : a - b);
+  const mass = new Float64Array(c);
+  for (let p = 0; p < tree.n; p++) mass[tree.pointCluster[p]!]! += span(tree.pointLambda[p]!, tree.birth[tree.pointCluster[p]!]!);
+  for (let x = 1; x < c; x++) mass[tree.parent[x]!]! += tree.size[x]! * span(tree.birth[x]!, tree.birth[tree.parent[x]!]!);
+  // best[x][j]: the most mass of j clusters covering x's subtree; children have larger ids than their parent.
+  const best = Array.from({ length: c }, () => new Float64Array(k + 1).fill(-Infinity));
+  const split: Int32Array[][] = new Array(c);
+  // Whether x's best single cluster is x itself.
+  const whole = new Uint8Array(c);
+  for (let x = c - 1; x >= 0; x--) {
+    const kids = tree.children[x]!;
+    let acc = new Float64Array(k + 1).fill(-Infinity);
+    acc[0] = 0;
+    split[x] = [];
+    for (const ch of kids) {
+      const next = new Float64Array(k + 1).fill(-Infinity);
+      const take = new Int32Array(k + 1);
+      for (let a = 0; a <= k; a++) for (let b = 1; a + b <= k; b++) {
+        const v = acc[a]! + best[ch]![b]!;
+        if (v > next[a + b]!) {
+          next[a + b] = v;
+          take[a + b] = b;
+        }
+      }
+      acc = next;
+      split[x]!.push(take);
+    }
+    if (kids.length > 0) best[x]!.set(acc);
+    if (x > 0 && (kids.length === 0 || mass[x]! >= best[x]![1]!)) {
+      best[x]![1] = mass[x]!;
+      whole[x] = 1;
+    }
+  }
+  const selected = new Uint8Array(c);
+  const pick = (x: number, j: number) => {
+    const kids = tree.children[x]!;
+    if (j === 1 && whole[x]) {
+      selected[x] = 1;
+      return;
+    }
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const b = split[x]![i]![j]!;
+      pick(kids[i]!, b);
+      j -= b;
+    }
+  };
+  if (best[0]![k] === -Infinity) return new Int32Array(tree.n).fill(-1);
+  pick(0, k);
+  const labelOf = new Int32Array(c).fill(-1);
+  let next = 0;
+  for (let x = 1; x < c; x++) labelOf[x] = selected[x] ? next++ : labelOf[tree.parent[x]!]!;
+  return Int32Array.from(tree.pointCluster, (x) => labelOf[x]!);
+}
+
+const files = readdirSync(dir).filter((f) => f.startsWith(`r${round}-m`) && f.endsWith('.layout.f32')).sort();
+if (files.length === 0) throw new Error(`no r${round}-m*.layout.f32 in ${dir}`);
+for (const file of files) {
+  const data = new Float32Array(readFileSync(join(dir, file)).buffer.slice(0));
+  const n = truth.length;
+  const layout = new Tensor('float32', data, [n, data.length / n]);
+  const h = fitHdbscan(layout, { minPts: MIN_PTS, minClusterSize });
+  const levels = exactLevels(h.hierarchy, K, minClusterSize);
+  const noise = (l: Int32Array) => l.reduce((s, v) => s + (v < 0 ? 1 : 0), 0);
+  console.log(`${file}: ${levels.length} cut level(s) with exactly ${K} clusters of >= ${minClusterSize} points`);
+  levels.forEach((lv, i) => {
+    const mark = i === levels.length - 1 ? " (SPC's cut)" : '';
+    console.log(`  distances ${lv.from.toFixed(4)}-${lv.to.toFixed(4)}: ACC ${pct(accuracy(lv.labels))}, noise ${noise(lv.labels)}${mark}`);
+  });
+  const massive = mostMassive(h.condensedTree, K);
+  console.log(`  ${K} clusters of most excess of mass: ACC ${pct(accuracy(massive))}, noise ${noise(massive)}`);
+  const pure = [K, 5 * K].map((k) => `${k} clusters ${pct(purity(fitKMeans(layout, { k, seed: 1, maxIterations: 50 }).labels, truth))}`);
+  console.log(`  k-means purity: ${pure.join(', ')}`);
+}
