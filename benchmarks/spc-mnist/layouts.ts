@@ -13,7 +13,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '@dc/core';
-import { fitHdbscan, fitKMeans, type CondensedTree, type SingleLinkage } from '@dc/consensus';
+import { fitHdbscan, fitKMeans, type CondensedTree } from '@dc/consensus';
 import { loadFashionMnist, loadMnist } from '@dc/data';
 import { clusteringAccuracy, purity } from '@dc/metrics';
 
@@ -28,60 +28,6 @@ const truth = (dataset === 'mnist' ? await loadMnist(split) : await loadFashionM
 const pct = (v: number) => (100 * v).toFixed(2);
 // Noise counts as one more cluster (its points are not matched to a class).
 const accuracy = (labels: Int32Array) => clusteringAccuracy(Int32Array.from(labels, (l) => (l < 0 ? K : l)), truth).accuracy;
-
-/** Every maximal range of cut distances with exactly k clusters of at least minSize points: its labels. */
-function exactLevels(sl: SingleLinkage, k: number, minSize: number): { from: number; to: number; labels: Int32Array }[] {
-  const { n, left, right, height } = sl;
-  const m = height.length;
-  const size = new Int32Array(n + m).fill(1, 0, n);
-  // Pass 1: the cluster count after each group of equal-height merges.
-  const ends: number[] = [];
-  const counts: number[] = [];
-  let count = minSize <= 1 ? n : 0;
-  for (let j = 0; j < m; j++) {
-    const a = size[left[j]!]!;
-    const b = size[right[j]!]!;
-    size[n + j] = a + b;
-    count += (a + b >= minSize ? 1 : 0) - (a >= minSize ? 1 : 0) - (b >= minSize ? 1 : 0);
-    if (j + 1 < m && height[j + 1] === height[j]) continue;
-    ends.push(j);
-    counts.push(count);
-  }
-  // Pass 2: replay the merges and read the labels at the last group of each run with k clusters.
-  const runs = new Map<number, number>();
-  for (let g = 0; g < ends.length; g++) {
-    if (counts[g] !== k || counts[g + 1] === k) continue;
-    let s = g;
-    while (s > 0 && counts[s - 1] === k) s--;
-    runs.set(ends[g]!, ends[s]!);
-  }
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
-    return i;
-  };
-  const rep = new Int32Array(n + m);
-  for (let i = 0; i < n; i++) rep[i] = i;
-  const out: { from: number; to: number; labels: Int32Array }[] = [];
-  for (let j = 0; j < m; j++) {
-    rep[n + j] = rep[left[j]!]!;
-    parent[find(rep[left[j]!]!)] = find(rep[right[j]!]!);
-    const start = runs.get(j);
-    if (start === undefined) continue;
-    const rootSize = new Map<number, number>();
-    for (let i = 0; i < n; i++) rootSize.set(find(i), (rootSize.get(find(i)) ?? 0) + 1);
-    const ids = new Map<number, number>();
-    const labels = new Int32Array(n).fill(-1);
-    for (let i = 0; i < n; i++) {
-      const r = find(i);
-      if (rootSize.get(r)! < minSize) continue;
-      if (!ids.has(r)) ids.set(r, ids.size);
-      labels[i] = ids.get(r)!;
-    }
-    out.push({ from: height[start]!, to: j + 1 < m ? height[j + 1]! : Infinity, labels });
-  }
-  return out;
-}
 
 /** The k condensed-tree clusters, none nested in another and covering every leaf, of most excess of mass. */
 function mostMassive(tree: CondensedTree, k: number): Int32Array {
@@ -148,12 +94,12 @@ for (const file of files) {
   const n = truth.length;
   const layout = new Tensor('float32', data, [n, data.length / n]);
   const h = fitHdbscan(layout, { minPts: MIN_PTS, minClusterSize });
-  const levels = exactLevels(h.hierarchy, K, minClusterSize);
+  const levels = h.cuts(K);
   const noise = (l: Int32Array) => l.reduce((s, v) => s + (v < 0 ? 1 : 0), 0);
   console.log(`${file}: ${levels.length} cut level(s) with exactly ${K} clusters of >= ${minClusterSize} points`);
   levels.forEach((lv, i) => {
     const mark = i === levels.length - 1 ? " (SPC's cut)" : '';
-    console.log(`  distances ${lv.from.toFixed(4)}-${lv.to.toFixed(4)}: ACC ${pct(accuracy(lv.labels))}, noise ${noise(lv.labels)}${mark}`);
+    console.log(`  distances ${lv.lowestDistance.toFixed(4)}-${lv.nextDistance.toFixed(4)}: ACC ${pct(accuracy(lv.labels))}, noise ${noise(lv.labels)}${mark}`);
   });
   const massive = mostMassive(h.condensedTree, K);
   console.log(`  ${K} clusters of most excess of mass: ACC ${pct(accuracy(massive))}, noise ${noise(massive)}`);

@@ -117,6 +117,25 @@ describe('fitHdbscan on hand-computed examples', () => {
     expect(res.condensedTree.children[0]!.length).toBe(3);
     expect(res.achievableClusterCounts()).toEqual([1, 3]);
     expect(() => res.cut(2)).toThrow(NoExactCutError);
+    expect(res.cuts(2)).toEqual([]);
+  });
+
+  it('lists every stretch of cut distances with exactly k clusters (the count is not monotone)', () => {
+    // A and B: three points 1 apart, merged at 1. C: two points 1 apart and a third 9 away, so C reaches three
+    // points only at 9. Counts: 2 from 1 (A, B; C's points noise), 3 from 9, 2 again from 98 (A and B merge), 1
+    // from 198. (Whole numbers, so that float32 inputs keep the ties.)
+    const res = fitHdbscan(line([0, 1, 2, 100, 101, 102, 300, 301, 310]), { minPts: 2, minClusterSize: 3 });
+    const two = res.cuts(2);
+    expect(two.map((c) => [c.lowestDistance, c.distance, c.nextDistance])).toEqual([[1, 1, 9], [98, 98, 198]]);
+    expect(Array.from(two[0]!.labels)).toEqual([0, 0, 0, 1, 1, 1, -1, -1, -1]);
+    expect(Array.from(two[1]!.labels)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1]);
+    // cut(k) is the highest stretch.
+    expect(res.cut(2)).toEqual(two[1]);
+    expect(res.cuts(3).map((c) => Array.from(c.labels))).toEqual([[0, 0, 0, 1, 1, 1, 2, 2, 2]]);
+    expect(res.cuts(1)).toHaveLength(1);
+    expect(res.cuts(1)[0]!.nextDistance).toBe(Infinity);
+    expect(res.cuts(4)).toEqual([]);
+    expect(() => res.cuts(0)).toThrow(InvalidInputError);
   });
 });
 

@@ -16,6 +16,11 @@ export interface ExactCut {
   /** Any cut distance in [distance, nextDistance) gives these labels. */
   distance: number;
   nextDistance: number;
+  /**
+   * The lowest cut distance with k clusters in this stretch of the hierarchy. Between it and `distance` the
+   * count stays k while small groups join the clusters, so the labels above have the fewest noise points.
+   */
+  lowestDistance: number;
 }
 
 /** The cluster count after each group of equal-height merges, and the merge index ending each group. */
@@ -45,30 +50,56 @@ export function achievableCounts(sl: SingleLinkage, minClusterSize: number): num
   return [...seen].sort((a, b) => a - b);
 }
 
-export function cutExactly(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut {
+/**
+ * Every stretch of cut distances that leaves exactly k clusters, lowest first, each with the labels at its top
+ * (the fewest noise points of the stretch). Empty when no cut gives k.
+ */
+export function exactCuts(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut[] {
   const n = sl.n;
   const m = sl.height.length;
-  let last = -1;
+  // The group ends where a stretch of k clusters ends (the next group changes the count), with its first end.
+  const tops = new Map<number, number>();
+  let first = -1;
+  let previous = -1;
   sweep(sl, minClusterSize, (count, end) => {
-    if (count === k) last = end;
+    if (count === k) {
+      if (first < 0) first = end;
+      previous = end;
+      return;
+    }
+    if (first >= 0) tops.set(previous, first);
+    first = -1;
   });
-  if (last < 0) throw new NoExactCutError(k, achievableCounts(sl, minClusterSize), minClusterSize);
+  if (first >= 0) tops.set(previous, first);
+  if (tops.size === 0) return [];
+  // Replay the merges once, reading the labels at each stretch's top.
   const uf = new UnionFind(n);
   // Node id -> any point below it, to replay merges on points.
   const rep = new Int32Array(n + m);
   for (let i = 0; i < n; i++) rep[i] = i;
-  for (let j = 0; j <= last; j++) {
+  const cuts: ExactCut[] = [];
+  for (let j = 0; j < m && cuts.length < tops.size; j++) {
     rep[n + j] = rep[sl.left[j]!]!;
     uf.union(rep[sl.left[j]!]!, rep[sl.right[j]!]!);
+    const start = tops.get(j);
+    if (start === undefined) continue;
+    const labels = new Int32Array(n).fill(-1);
+    const labelOfRoot = new Int32Array(n).fill(-1);
+    let next = 0;
+    for (let i = 0; i < n; i++) {
+      const r = uf.find(i);
+      if (uf.size[r]! < minClusterSize) continue;
+      if (labelOfRoot[r] === -1) labelOfRoot[r] = next++;
+      labels[i] = labelOfRoot[r]!;
+    }
+    cuts.push({ labels, distance: sl.height[j]!, nextDistance: j + 1 < m ? sl.height[j + 1]! : Infinity, lowestDistance: sl.height[start]! });
   }
-  const labels = new Int32Array(n).fill(-1);
-  const labelOfRoot = new Int32Array(n).fill(-1);
-  let next = 0;
-  for (let i = 0; i < n; i++) {
-    const r = uf.find(i);
-    if (uf.size[r]! < minClusterSize) continue;
-    if (labelOfRoot[r] === -1) labelOfRoot[r] = next++;
-    labels[i] = labelOfRoot[r]!;
-  }
-  return { labels, distance: sl.height[last]!, nextDistance: last + 1 < m ? sl.height[last + 1]! : Infinity };
+  return cuts;
+}
+
+/** SPC's cut: the highest stretch with exactly k clusters (the fewest noise points); NoExactCutError if none. */
+export function cutExactly(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut {
+  const cuts = exactCuts(sl, k, minClusterSize);
+  if (cuts.length === 0) throw new NoExactCutError(k, achievableCounts(sl, minClusterSize), minClusterSize);
+  return cuts[cuts.length - 1]!;
 }

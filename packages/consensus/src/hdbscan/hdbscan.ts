@@ -11,7 +11,7 @@
 import { InvalidInputError, ShapeError, Tensor, assertMatrix, c, validateOptions } from '@dc/core';
 import { KdTree } from '../internal/kdtree.js';
 import { toFloat64Rows } from '../internal/matrix.js';
-import { cutExactly, achievableCounts, type ExactCut } from './cut.js';
+import { cutExactly, exactCuts, achievableCounts, type ExactCut } from './cut.js';
 import { boruvkaMst, primMst, type MstEdges } from './mst.js';
 import {
   condenseTree,
@@ -75,6 +75,11 @@ export interface HdbscanResult {
   condensedTree: CondensedTree;
   /** Labels for exactly k clusters from the same hierarchy; throws NoExactCutError when no cut gives k. */
   cut(k: number): ExactCut;
+  /**
+   * Every stretch of cut distances with exactly k clusters, lowest first (`cut(k)` is the last); empty when none.
+   * The count of clusters of minClusterSize points is not monotone in the distance, so there can be several.
+   */
+  cuts(k: number): ExactCut[];
   /** Every cluster count a cut of the hierarchy can give. */
   achievableClusterCounts(): number[];
   /** Labels new points with the fitted hierarchy (approximate, as hdbscan's approximate_predict). */
@@ -123,9 +128,16 @@ export function fitHdbscan(x: Tensor, options: HdbscanOptions = {}): HdbscanResu
   const scores = outlierScores(condensed);
   progress?.({ stage: 'hierarchy', done: 1, total: 1 });
 
-  const cut = (kk: number): ExactCut => {
+  const checkK = (kk: number) => {
     if (!Number.isInteger(kk) || kk < 1 || kk > n) throw new InvalidInputError('k', `must be an integer in [1, ${n}], got ${kk}`);
+  };
+  const cut = (kk: number): ExactCut => {
+    checkK(kk);
     return cutExactly(hierarchy, kk, minClusterSize);
+  };
+  const cuts = (kk: number): ExactCut[] => {
+    checkK(kk);
+    return exactCuts(hierarchy, kk, minClusterSize);
   };
 
   let labels: Int32Array;
@@ -210,6 +222,7 @@ export function fitHdbscan(x: Tensor, options: HdbscanOptions = {}): HdbscanResu
     hierarchy,
     condensedTree: condensed,
     cut,
+    cuts,
     achievableClusterCounts: () => achievableCounts(hierarchy, minClusterSize),
     predict,
   };
