@@ -13,7 +13,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '@dc/core';
-import { fitHdbscan, fitKMeans, type CondensedTree } from '@dc/consensus';
+import { fitHdbscan, fitKMeans, stabilities, type CondensedTree } from '@dc/consensus';
 import { loadFashionMnist, loadMnist } from '@dc/data';
 import { clusteringAccuracy, purity } from '@dc/metrics';
 
@@ -32,11 +32,7 @@ const accuracy = (labels: Int32Array) => clusteringAccuracy(Int32Array.from(labe
 /** The k condensed-tree clusters, none nested in another and covering every leaf, of most excess of mass. */
 function mostMassive(tree: CondensedTree, k: number): Int32Array {
   const c = tree.clusters;
-  // Excess of mass per cluster: its points' (exit - birth) lambdas, and its children's birth over its own.
-  const span = (a: number, b: number) => (a === b ? 0 : a - b);
-  const mass = new Float64Array(c);
-  for (let p = 0; p < tree.n; p++) mass[tree.pointCluster[p]!]! += span(tree.pointLambda[p]!, tree.birth[tree.pointCluster[p]!]!);
-  for (let x = 1; x < c; x++) mass[tree.parent[x]!]! += tree.size[x]! * span(tree.birth[x]!, tree.birth[tree.parent[x]!]!);
+  const mass = stabilities(tree);
   // best[x][j]: the most mass of j clusters covering x's subtree; children have larger ids than their parent.
   const best = Array.from({ length: c }, () => new Float64Array(k + 1).fill(-Infinity));
   const split: Int32Array[][] = new Array(c);

@@ -8,6 +8,7 @@ export {
   type HdbscanResult,
   type HdbscanStage,
 } from './hdbscan/hdbscan.js';
+export { stabilities } from './hdbscan/tree.js';
 export type { CondensedTree, PointExit, SingleLinkage } from './hdbscan/tree.js';
 export type { ExactCut } from './hdbscan/cut.js';
 export { fitUmap, defaultEpochs, type UmapOptions, type UmapResult, type UmapStage } from './umap/umap.js';

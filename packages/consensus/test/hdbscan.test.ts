@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, InvalidOptionError, NonFiniteError, Rng, ShapeError, Tensor, UnknownOptionError } from '@dc/core';
-import { NoExactCutError, fitHdbscan, type HdbscanOptions } from '@dc/consensus';
+import { NoExactCutError, fitHdbscan, stabilities, type HdbscanOptions } from '@dc/consensus';
 import { POINT_SETS } from './fixtures/hdbscan/points';
 import { KdTree } from '../src/internal/kdtree';
 import { boruvkaMst, primMst } from '../src/hdbscan/mst';
@@ -89,6 +89,12 @@ describe('fitHdbscan on hand-computed examples', () => {
     const s = 0.5 - 1 / 17 + 2 * (1 - 1 / 17);
     expect(res.clusterStability[0]).toBeCloseTo(s, 12);
     expect(res.clusterStability[1]).toBeCloseTo(s, 12);
+    // The same from the condensed tree, whose root (born at lambda 0) holds the two clusters' births: 6 * 1/17.
+    const all = stabilities(res.condensedTree);
+    expect(all).toHaveLength(3);
+    expect(all[0]).toBeCloseTo(6 / 17, 12);
+    expect(all[1]).toBeCloseTo(s, 12);
+    expect(all[2]).toBeCloseTo(s, 12);
     expect(Array.from(res.probabilities)).toEqual([1, 1, 0.5, 1, 1, 0.5]);
     expect(Array.from(res.outlierScores)).toEqual([0, 0, 0.5, 0, 0, 0.5]);
   });
