@@ -16,15 +16,18 @@ import { Tensor } from '@dc/core';
 import { fitHdbscan, fitKMeans, stabilities, type CondensedTree } from '@dc/consensus';
 import { loadFashionMnist, loadMnist } from '@dc/data';
 import { clusteringAccuracy, purity } from '@dc/metrics';
+import { BENCH_OPTIONS } from './suite.js';
 
 const [dataset, dir, roundArg, minClusterSizeArg] = process.argv.slice(2);
 if ((dataset !== 'mnist' && dataset !== 'fashion') || !dir) throw new Error('usage: layouts.ts <mnist|fashion> <dir> [round] [minClusterSize]');
 const round = Number(roundArg ?? 0);
-const K = 10;
-const MIN_PTS = 10;
-const minClusterSize = Number(minClusterSizeArg ?? 500);
 const split = process.env.DC_SPC_SPLIT === 'test' ? { split: 'test' as const } : {};
 const truth = (dataset === 'mnist' ? await loadMnist(split) : await loadFashionMnist(split)).labels!;
+// The benchmark schedule's clustering settings, with fitSpc's defaults where it sets none.
+const schedule = BENCH_OPTIONS[dataset];
+const K = schedule.nClusters;
+const MIN_PTS = schedule.hdbscan?.minPts ?? 10;
+const minClusterSize = Number(minClusterSizeArg ?? schedule.hdbscan?.minClusterSize ?? Math.max(MIN_PTS, Math.round((500 * truth.length) / 70000)));
 const pct = (v: number) => (100 * v).toFixed(2);
 // Noise counts as one more cluster (its points are not matched to a class).
 const accuracy = (labels: Int32Array) => clusteringAccuracy(Int32Array.from(labels, (l) => (l < 0 ? K : l)), truth).accuracy;
