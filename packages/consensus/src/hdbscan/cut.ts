@@ -52,9 +52,10 @@ export function achievableCounts(sl: SingleLinkage, minClusterSize: number): num
 
 /**
  * Every stretch of cut distances that leaves exactly k clusters, lowest first, each with the labels at its top
- * (the fewest noise points of the stretch). Empty when no cut gives k.
+ * (the fewest noise points of the stretch). Empty when no cut gives k. `which: 'highest'` reads the labels of the
+ * last stretch only.
  */
-export function exactCuts(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut[] {
+export function exactCuts(sl: SingleLinkage, k: number, minClusterSize: number, which: 'all' | 'highest' = 'all'): ExactCut[] {
   const n = sl.n;
   const m = sl.height.length;
   // The group ends where a stretch of k clusters ends (the next group changes the count), with its first end.
@@ -72,6 +73,13 @@ export function exactCuts(sl: SingleLinkage, k: number, minClusterSize: number):
   });
   if (first >= 0) tops.set(previous, first);
   if (tops.size === 0) return [];
+  if (which === 'highest') {
+    // Only the last stretch's labels: no passes over the points for the lower ones.
+    const top = Math.max(...tops.keys());
+    const start = tops.get(top)!;
+    tops.clear();
+    tops.set(top, start);
+  }
   // Replay the merges once, reading the labels at each stretch's top.
   const uf = new UnionFind(n);
   // Node id -> any point below it, to replay merges on points.
@@ -99,7 +107,7 @@ export function exactCuts(sl: SingleLinkage, k: number, minClusterSize: number):
 
 /** SPC's cut: the highest stretch with exactly k clusters (the fewest noise points); NoExactCutError if none. */
 export function cutExactly(sl: SingleLinkage, k: number, minClusterSize: number): ExactCut {
-  const cuts = exactCuts(sl, k, minClusterSize);
+  const cuts = exactCuts(sl, k, minClusterSize, 'highest');
   if (cuts.length === 0) throw new NoExactCutError(k, achievableCounts(sl, minClusterSize), minClusterSize);
   return cuts[cuts.length - 1]!;
 }
