@@ -9,11 +9,10 @@
  * just before it leaves it out (whole-dataset training, a program in two files). Its output is the next fenced
  * block when only blank lines or one short line ("prints") stand between.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { root, runScript } from './examples/run-example';
 
-const root = join(__dirname, '..');
 const work = join(root, 'node_modules', '.cache', 'dc-readme-examples');
 
 interface Example {
@@ -28,25 +27,22 @@ const SKIP = /<!--\s*readme-examples:\s*skip\b/;
 function readmeExamples(readme: string, text: string): Example[] {
   const lines = text.split('\n');
   const examples: Example[] = [];
-  const fenceEnd = (from: number) => {
+  const skipWhile = (from: number, step: 1 | -1, test: (line: string) => boolean) => {
     let j = from;
-    while (j < lines.length && lines[j] !== '```') j++;
+    while (j >= 0 && j < lines.length && test(lines[j]!)) j += step;
     return j;
   };
+  const fenceEnd = (from: number) => skipWhile(from, 1, (l) => l !== '```');
+  const blank = (l: string) => l.trim() === '';
   for (let i = 0; i < lines.length; i++) {
     if (lines[i] !== '```ts') continue;
     const end = fenceEnd(i + 1);
     const code = lines.slice(i + 1, end).join('\n');
-    let before = i - 1;
-    while (before >= 0 && lines[before]!.trim() === '') before--;
+    const before = skipWhile(i - 1, -1, blank);
     const skipped = before >= 0 && SKIP.test(lines[before]!);
     if (!skipped && /^import /.test(code)) {
-      let k = end + 1;
-      while (k < lines.length && lines[k]!.trim() === '') k++;
-      if (k < lines.length && !lines[k]!.startsWith('```') && lines[k]!.length < 120) {
-        k++;
-        while (k < lines.length && lines[k]!.trim() === '') k++;
-      }
+      let k = skipWhile(end + 1, 1, blank);
+      if (k < lines.length && !lines[k]!.startsWith('```') && lines[k]!.length < 120) k = skipWhile(k + 1, 1, blank);
       const expected = k < lines.length && (lines[k] === '```' || lines[k] === '```text') ? lines.slice(k + 1, fenceEnd(k + 1)).join('\n') : null;
       examples.push({ readme, line: i + 1, code, expected });
     }
@@ -67,15 +63,7 @@ function close(actual: number, expected: number): boolean {
   return Math.abs(actual - expected) <= Math.max(0.05 * Math.abs(expected), 0.02);
 }
 
-const readmes = ['README.md', ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'README.md'))]
-  .filter((f) => {
-    try {
-      readFileSync(join(root, f));
-      return true;
-    } catch {
-      return false;
-    }
-  });
+const readmes = ['README.md', ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'README.md'))].filter((f) => existsSync(join(root, f)));
 const examples = readmes.flatMap((f) => readmeExamples(f, readFileSync(join(root, f), 'utf8')));
 
 describe('README examples', () => {
@@ -92,7 +80,7 @@ describe('README examples', () => {
   it.each(examples.map((e) => [`${e.readme}:${e.line}`, e] as const))('%s runs and prints what the README shows', (name, e) => {
     const file = join(work, `${name.replace(/[^\w]+/g, '-')}.mts`);
     writeFileSync(file, e.code + '\n');
-    const r = spawnSync(process.execPath, ['--conditions=@dc/source', '--import', 'tsx', file], { cwd: work, encoding: 'utf8', timeout: 120_000 });
+    const r = runScript(file, [], work, 120_000);
     if (r.status !== 0) throw new Error(`${name} exited with ${r.status ?? r.signal}:\n${r.stderr}`);
     if (e.expected === null) return;
     const got = split(r.stdout);
