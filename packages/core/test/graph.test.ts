@@ -75,6 +75,30 @@ describe('GraphBuilder shape inference', () => {
     expect(g.op('Pad', [x, g.int64s([0, 0, 2, 2, 0, 0, 2, 2])]).shape).toEqual([8, 1, 32, 32]);
   });
 
+  it('keeps a symbolic batch dim through Flatten and Reshape where the element count says so', () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['N', 64, 4, 4]);
+    expect(g.op('Flatten', [x]).shape).toEqual(['N', 1024]);
+    expect(g.op('Flatten', [x], { axis: 2 }).shape[1]).toBe(16);
+    expect(g.op('Reshape', [x, g.int64s([0, -1])]).shape).toEqual(['N', 1024]);
+    expect(g.op('Reshape', [x, g.int64s([-1, 1024])]).shape).toEqual(['N', 1024]);
+    expect(g.op('Reshape', [x, g.int64s([-1, 64, 16])]).shape).toEqual(['N', 64, 16]);
+    const flat = g.op('Reshape', [x, g.int64s([0, -1])]);
+    expect(g.op('Reshape', [flat, g.int64s([0, 64, -1, 4])]).shape).toEqual(['N', 64, 4, 4]);
+    const one = g.input('one', 'float32', ['B', 1]);
+    expect(g.op('Flatten', [one], { axis: 2 }).shape).toEqual(['B', 1]);
+    expect(g.op('Reshape', [one, g.int64s([-1])]).shape).toEqual(['B']);
+    // Where -1 is not one known dim (N x 2 here, or two symbols), it is a fresh symbol, not a guess.
+    const halves = g.op('Reshape', [x, g.int64s([-1, 512])]).shape;
+    expect(typeof halves[0]).toBe('string');
+    expect(halves[0]).not.toBe('N');
+    const two = g.input('two', 'float32', ['A', 'B', 3]);
+    const merged = g.op('Flatten', [two], { axis: 2 }).shape;
+    expect(merged[0]).not.toBe('A');
+    expect(merged[0]).not.toBe('B');
+    expect(merged[1]).toBe(3);
+  });
+
   it('folds shape arithmetic so computed Reshape targets are still checked', () => {
     const g = new GraphBuilder();
     const x = g.input('x', 'float32', [4, 6, 5]);

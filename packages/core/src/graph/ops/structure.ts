@@ -14,7 +14,7 @@ import type { GradContext, GradRule, InferContext, OpDef } from '../registry.js'
 import type { Dim } from '../types.js';
 import { isStatic } from '../types.js';
 import { intAttr, intsAttr, reshapeTo, stringAttr, sumToShape, zerosLike, zerosOf } from './grad-utils.js';
-import { broadcast, intValues, sameDim } from './shape-utils.js';
+import { broadcast, dimProduct, intValues, reshapeFreeDim, sameDim } from './shape-utils.js';
 
 export const defs: OpDef[] = [];
 
@@ -46,7 +46,7 @@ defs.push({
         ctx.fail(`cannot reshape [${x.shape.join(', ')}] (${size} elements) to [${target.join(', ')}]`);
       }
     } else if (free >= 0) {
-      out[free] = ctx.unknownDim();
+      out[free] = reshapeFreeDim(x.shape, out) ?? ctx.unknownDim();
     }
     return [{ dtype: x.dtype, shape: out }];
   },
@@ -65,7 +65,7 @@ defs.push({
     const axis = ctx.int('axis', 1);
     const a = axis < 0 ? axis + x.shape.length : axis;
     if (a < 0 || a > x.shape.length) ctx.fail(`axis ${axis} is out of range for rank ${x.shape.length}`);
-    const prod = (dims: readonly Dim[]): Dim => (isStatic(dims) ? shapeSize(dims) : ctx.unknownDim());
+    const prod = (dims: readonly Dim[]): Dim => dimProduct(dims) ?? ctx.unknownDim();
     return [{ dtype: x.dtype, shape: [prod(x.shape.slice(0, a)), prod(x.shape.slice(a))] }];
   },
 });
