@@ -71,6 +71,7 @@ describe('README examples', () => {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
   });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('finds the examples', () => {
     expect(examples.length).toBeGreaterThanOrEqual(10);
