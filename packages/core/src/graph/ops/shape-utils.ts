@@ -29,17 +29,23 @@ export function sameDim(a: Dim | undefined, b: Dim | undefined): boolean {
   return a === b || typeof a === 'string' || typeof b === 'string';
 }
 
-/**
- * The element count of `dims` where it is known: a number when every dim is static, the one symbolic dim when the
- * static ones multiply to 1 (so a batch dim 'N' survives Flatten and Reshape), otherwise undefined.
- */
-export function dimProduct(dims: readonly Dim[]): Dim | undefined {
+/** The static dims' product and the symbolic dims, in order. */
+function splitDims(dims: readonly Dim[]): { size: number; symbols: string[] } {
   let size = 1;
   const symbols: string[] = [];
   for (const d of dims) {
     if (typeof d === 'number') size *= d;
     else symbols.push(d);
   }
+  return { size, symbols };
+}
+
+/**
+ * The element count of `dims` where it is known: a number when every dim is static, the one symbolic dim when the
+ * static ones multiply to 1 (so a batch dim 'N' survives Flatten and Reshape), otherwise undefined.
+ */
+export function dimProduct(dims: readonly Dim[]): Dim | undefined {
+  const { size, symbols } = splitDims(dims);
   if (symbols.length === 0) return size;
   return symbols.length === 1 && size === 1 ? symbols[0] : undefined;
 }
@@ -49,21 +55,15 @@ export function dimProduct(dims: readonly Dim[]): Dim | undefined {
  * carry over, times its static size over the target's; undefined when that is not one dim.
  */
 export function reshapeFreeDim(input: readonly Dim[], target: readonly Dim[]): Dim | undefined {
-  const left = input.filter((d) => typeof d === 'string') as string[];
-  let inputSize = 1;
-  for (const d of input) if (typeof d === 'number') inputSize *= d;
-  let targetSize = 1;
-  for (const d of target) {
-    if (typeof d === 'number') {
-      if (d !== -1) targetSize *= d;
-    } else {
-      const at = left.indexOf(d);
-      if (at < 0) return undefined;
-      left.splice(at, 1);
-    }
+  const { size: inputSize, symbols: left } = splitDims(input);
+  const { size, symbols } = splitDims(target.filter((d) => d !== -1));
+  for (const d of symbols) {
+    const at = left.indexOf(d);
+    if (at < 0) return undefined;
+    left.splice(at, 1);
   }
-  if (targetSize === 0 || inputSize % targetSize !== 0) return undefined;
-  return dimProduct([...left, inputSize / targetSize]);
+  if (size === 0 || inputSize % size !== 0) return undefined;
+  return dimProduct([...left, inputSize / size]);
 }
 
 /** int64 tensor values as numbers. */
