@@ -456,7 +456,7 @@ function optionsOf(ctx: GradContext): GradOptions {
 function channelScaled(g: GraphBuilder, dy: Value, w: Value, axis: number): { z: Value; sw: Value; sb: Value } | null {
   const node = dy.producer;
   const m = w.staticShape[axis]!;
-  if (process.env.DC_X_NOABS === '1' || !node || node.opType !== 'Mul' || node.domain !== '' || 2 * product(w.staticShape) > product(dy.staticShape)) return null;
+  if (!node || node.opType !== 'Mul' || node.domain !== '' || 2 * product(w.staticShape) > product(dy.staticShape)) return null;
   const [a, b] = node.inputs as [Value | null, Value | null];
   for (const [z, s] of [[a, b], [b, a]] as const) {
     if (!z || !s || z.dtype !== dy.dtype || s.dtype !== dy.dtype || z.rank !== dy.rank || s.rank !== dy.rank) continue;
