@@ -13,6 +13,7 @@
  * used only by the evaluation helpers.
  *
  *   npm run bench -- ruc-fashion [--ruc-n 70000] [--epochs 12] [--ae-n 20000] [--ae-epochs 10]
+ *     [--pretrain autoencoder|simclr] [--simclr-epochs 20] [--simclr-n 70000] [--bases all|kmeans|kmeans-simclr|spc]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +29,34 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+function choiceArg<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1] as T;
+  if (!choices.includes(v)) throw new Error(`--${name} must be one of ${choices.join(', ')}, got ${String(v)}`);
+  return v;
+}
+
+/** Which encoder starts RUC's networks and embeds the images for the metric strategy. */
+const PRETRAIN = choiceArg('pretrain', ['autoencoder', 'simclr'] as const, 'autoencoder');
+/** Which bases to refine (k-means on SimCLR's outputs only with --pretrain simclr). */
+const BASES = choiceArg('bases', ['all', 'kmeans', 'kmeans-simclr', 'spc'] as const, 'all');
+const wants = (base: 'kmeans' | 'kmeans-simclr' | 'spc') => BASES === 'all' || BASES === base;
+
 const SCHEDULE = {
   ae: { subset: arg('ae-n', 20_000), epochs: arg('ae-epochs', 10), latentDim: 10, baseChannels: 16, batchSize: 256, lr: 1e-3, seed: 1 },
+  simclr: {
+    method: 'simclr' as const,
+    subset: arg('simclr-n', 70_000),
+    epochs: arg('simclr-epochs', 20),
+    latentDim: 64,
+    baseChannels: 16,
+    batchSize: 256,
+    lr: 1e-3,
+    temperature: 0.5,
+    cropScale: [0.5, 1] as [number, number],
+    seed: 1,
+  },
   kmeans: { restarts: 5, seed: 1 },
   selection: { tau1: 0.99, k: 100 },
   ruc: {
@@ -51,11 +78,20 @@ const truth = all.labels!;
 const n = all.length;
 log(`Fashion-MNIST: ${n} images`);
 
-// Features for k-means and for the metric strategy (both bases), from an autoencoder trained without labels on a
-// seeded subset; its encoder also starts RUC's networks.
-const pretrained = await pretrainEncoder(all, { ...SCHEDULE.ae, onEpoch: (e, epochs, loss) => log(`autoencoder epoch ${e}/${epochs} loss ${loss.toFixed(4)}`) });
-const features = await pretrained.embed();
+// The k-means base clusters the codes of an autoencoder trained without labels on a seeded subset. RUC's networks
+// start from its encoder, whose codes are also the metric strategy's embeddings for every base; with --pretrain
+// simclr from a SimCLR encoder (the paper's pretraining) instead, which adds k-means on its outputs as a base.
+const autoencoder = await pretrainEncoder(all, { ...SCHEDULE.ae, onEpoch: (e, epochs, loss) => log(`autoencoder epoch ${e}/${epochs} loss ${loss.toFixed(4)}`) });
+const aeFeatures = await autoencoder.embed();
+const pretrainStart = performance.now();
+const pretrained = PRETRAIN === 'simclr'
+  ? await pretrainEncoder(all, { ...SCHEDULE.simclr, onEpoch: (e, epochs, loss) => log(`SimCLR epoch ${e}/${epochs} NT-Xent ${loss.toFixed(4)}`) })
+  : autoencoder;
+const features = PRETRAIN === 'simclr' ? await pretrained.embed() : aeFeatures;
 const encoder = pretrained.encoder;
+if (PRETRAIN === 'simclr') {
+  report.add({ case: 'SimCLR pretraining', metric: 'time', ours: (performance.now() - pretrainStart) / 1000, unit: 's', note: `${SCHEDULE.simclr.epochs} epochs on ${Math.min(n, SCHEDULE.simclr.subset)} images` });
+}
 log('features done');
 
 interface Base {
@@ -66,16 +102,23 @@ interface Base {
 }
 
 const bases: Base[] = [];
-const km = kmeansBaseline(features, 10, SCHEDULE.kmeans.restarts, SCHEDULE.kmeans.seed);
-log('k-means done');
-bases.push({ name: 'k-means(AE)', pseudo: km.probabilities, note: 'k-means on autoencoder features; probabilities: posterior of the spherical Gaussian mixture k-means fits' });
+if (wants('kmeans')) {
+  const km = kmeansBaseline(aeFeatures, 10, SCHEDULE.kmeans.restarts, SCHEDULE.kmeans.seed);
+  log('k-means done');
+  bases.push({ name: 'k-means(AE)', pseudo: km.probabilities, note: 'k-means on autoencoder features; probabilities: posterior of the spherical Gaussian mixture k-means fits' });
+}
+if (PRETRAIN === 'simclr' && wants('kmeans-simclr')) {
+  const km = kmeansBaseline(features, 10, SCHEDULE.kmeans.restarts, SCHEDULE.kmeans.seed);
+  log('k-means on SimCLR done');
+  bases.push({ name: 'k-means(SimCLR)', pseudo: km.probabilities, note: 'k-means on the SimCLR encoder\'s outputs; probabilities: posterior of the spherical Gaussian mixture k-means fits' });
+}
 
 const spcFile = join(BENCH_ROOT, 'results', 'spc-fashion-labels.json');
-if (existsSync(spcFile)) {
+if (wants('spc') && existsSync(spcFile)) {
   const spc = JSON.parse(readFileSync(spcFile, 'utf8')) as { labels: number[]; probabilities?: number[][] };
   const pseudo = spc.probabilities ? Tensor.fromArray(spc.probabilities) : Int32Array.from(spc.labels);
   bases.push({ name: 'SPC', pseudo, note: `labels from ${spcFile}` });
-} else {
+} else if (wants('spc')) {
   report.add({ case: 'SPC + RUC', metric: 'ACC', ours: null, unit: '%', note: `not run: ${spcFile} not found (written by the SPC benchmark)` });
 }
 
@@ -108,7 +151,7 @@ for (const base of bases) {
     embeddings: rucFeatures,
     tau1: SCHEDULE.selection.tau1,
     k: SCHEDULE.selection.k,
-    // Both networks start from the autoencoder's encoder with new heads, as the paper starts from SimCLR's.
+    // Both networks start from the pretrained encoder with new heads, as the paper starts from SimCLR's.
     encoder,
     epochs: SCHEDULE.ruc.epochs,
     batchSize: SCHEDULE.ruc.batchSize,
@@ -155,7 +198,7 @@ for (const base of bases) {
   report.add({ case: `${c} + RUC`, metric: 'time', ours: rucSeconds, unit: 's', note: `${SCHEDULE.ruc.epochs} epochs on ${rucData.length} images, then labels for ${n}` });
 
   const attackData = all.subset(attackIdx);
-  // Images are fed in [0, 1] (the autoencoder's scale), so epsilon is in pixel units.
+  // Images are fed in [0, 1] (the scale the encoders trained on), so epsilon is in pixel units.
   const attackTruth = Int32Array.from(attackIdx, (i) => truth[i]!);
   for (const attack of ['fgsm', 'bim'] as const) {
     const adv = await adversarialAccuracy(result, attackData, attackTruth, { attack, epsilons: SCHEDULE.attack.epsilons });

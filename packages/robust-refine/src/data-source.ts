@@ -9,7 +9,7 @@
  * (our addition; the paper only treats images).
  */
 import { InvalidInputError, NonFiniteError, Rng, ShapeError, Tensor, assertMatrix } from '@dc/core';
-import { EmbeddingDataset, ImageDataset, STRONG_PRESETS, imagesToFloat, strongAugment, weakAugment, type ImageStorage, type Normalization } from '@dc/data';
+import { EmbeddingDataset, ImageDataset, STRONG_PRESETS, imagesToFloat, simclrAugment, strongAugment, weakAugment, type ImageStorage, type Normalization } from '@dc/data';
 
 /** Input data of fitRuc: images or embeddings. Ground-truth labels they may carry are never read. */
 export type RucData = ImageDataset | EmbeddingDataset | Tensor;
@@ -41,6 +41,11 @@ export interface DataSource {
   plain(indices: ArrayLike<number>): Tensor<'float32'>;
   weak(indices: ArrayLike<number>, rng: Rng): Tensor<'float32'>;
   strong(indices: ArrayLike<number>, rng: Rng): Tensor<'float32'>;
+  /**
+   * Images only: one SimCLR view of each row (random resized crop of `cropScale` of the area, brightness and
+   * contrast jitter, and a horizontal flip where the dataset allows one), for contrastive pretraining.
+   */
+  contrastive?(indices: ArrayLike<number>, rng: Rng, cropScale: readonly [number, number]): Tensor<'float32'>;
 }
 
 function checkAugmented(name: string, out: unknown, like: Tensor): Tensor {
@@ -90,6 +95,12 @@ class ImageSource implements DataSource {
     const raw = this.ds.raw(indices);
     const out = this.augment.strong ? checkAugmented('strong', this.augment.strong(raw, rng), raw) : strongAugment(raw, { ...STRONG_PRESETS.ruc, rng });
     return this.toFloat(out as ImageStorage);
+  }
+
+  contrastive(indices: ArrayLike<number>, rng: Rng, cropScale: readonly [number, number]): Tensor<'float32'> {
+    const raw = this.ds.raw(indices);
+    const view = simclrAugment(raw, { scale: [cropScale[0], cropScale[1]], flip: this.ds.hints.horizontalFlip, rng });
+    return this.toFloat(view as ImageStorage);
   }
 }
 

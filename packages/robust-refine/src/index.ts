@@ -25,7 +25,7 @@ export {
   type RucCheckpointOptions,
 } from './fit.js';
 export { dataSource, transformInputs, type RucData, type Augmenter, type AugmentOptions, type DataSource, type InputTransform } from './data-source.js';
-export { pretrainEncoder, type PretrainEncoderOptions, type PretrainedEncoder } from './pretrain.js';
+export { pretrainEncoder, PRETRAIN_METHODS, type PretrainEncoderOptions, type PretrainMethod, type PretrainedEncoder } from './pretrain.js';
 export { smallCnn, smallMlp, classifier, initialStates, Ensemble, ensembleState, type EncoderSpec } from './networks.js';
 export { buildRucStep, softmaxRows, type StepShapes } from './train/graphs.js';
 

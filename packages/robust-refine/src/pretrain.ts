@@ -3,16 +3,41 @@
  * freshly pretrained encoder (SimCLR, supplementary A.2) and trains for 200 epochs. From random weights a short
  * schedule collapses the labels: the networks learn too little in their first epochs, and their MixMatch guesses
  * pull most images into a few clusters (MNIST digits with 86% accurate SPC labels, 5 epochs: 12% on 3,000 images,
- * 54% on 10,000; from this encoder 70% on the same 3,000; README, What to expect). We pretrain a convolutional
- * autoencoder (reconstruction error, Adam) instead of SimCLR, which needs long contrastive training; its latent
- * code doubles as the embedding of the metric clean-set strategy. No label is read here.
+ * 54% on 10,000; from this encoder 70% on the same 3,000; README, What to expect). Two methods: a convolutional
+ * autoencoder (reconstruction error; the default, cheapest on a CPU) and SimCLR, the paper's (NT-Xent over two
+ * augmented views of each image, through a projection head that is dropped afterwards). Either encoder's output
+ * doubles as the embedding of the metric clean-set strategy. No label is read here.
  */
-import { DEVICES, InvalidInputError, Rng, Tensor, c, validateOptions, type Device } from '@dc/core';
-import { ConvAutoencoder, Trainer, adam, mse, predict, tensorDataset, type AutoencoderOutput, type ModelState, type Module } from '@dc/nn';
-import { dataSource, transformInputs, type RucData } from './data-source.js';
+import { DEVICES, InvalidInputError, InvalidOptionError, Rng, Tensor, c, validateOptions, type Device, type Value } from '@dc/core';
+import {
+  ConvAutoencoder,
+  ConvEncoder,
+  ProjectionHead,
+  Trainer,
+  WithHead,
+  adam,
+  mse,
+  ntXent,
+  predict,
+  tensorDataset,
+  type AutoencoderOutput,
+  type Dataset,
+  type LossBuilder,
+  type ModelState,
+  type Module,
+} from '@dc/nn';
+import { dataSource, transformInputs, type DataSource, type RucData } from './data-source.js';
 import type { EncoderSpec } from './networks.js';
 
+export const PRETRAIN_METHODS = ['autoencoder', 'simclr'] as const;
+export type PretrainMethod = (typeof PRETRAIN_METHODS)[number];
+
 export interface PretrainEncoderOptions {
+  /**
+   * 'autoencoder' (default): a convolutional autoencoder trained on reconstruction error. 'simclr': the same
+   * convolutional encoder trained contrastively (SimCLR's NT-Xent, the paper's pretraining).
+   */
+  method?: PretrainMethod;
   /** Size of the latent code, the encoder's output width (default 32). */
   latentDim?: number;
   /** Channels of the first convolution stage, doubling per stage (default 16). */
@@ -24,8 +49,17 @@ export interface PretrainEncoderOptions {
   lr?: number;
   /** Train on a seeded random subset of this many images (default: all). */
   subset?: number;
+  /** SimCLR only: NT-Xent's temperature (default 0.5, SimCLR's CIFAR setting). */
+  temperature?: number;
+  /**
+   * SimCLR only: range of the random crop's area as a fraction of the image (default [0.5, 1]; SimCLR's
+   * ImageNet setting [0.08, 1] leaves too little of a 28x28 image).
+   */
+  cropScale?: [number, number];
+  /** SimCLR only: output width of the projection head (default 32; its hidden layer is latentDim wide). */
+  projectionDim?: number;
   seed?: number;
-  /** Called after every epoch with its mean reconstruction loss. */
+  /** Called after every epoch with its mean loss (reconstruction error, or NT-Xent for SimCLR). */
   onEpoch?: (epoch: number, epochs: number, loss: number) => void;
   device?: Device;
   threads?: number;
@@ -50,10 +84,10 @@ export function pretrainSubset(n: number, subset: number, seed: number): Int32Ar
 }
 
 /**
- * Trains a convolutional autoencoder on `data` (images: an ImageDataset or [N, C, H, W]) and returns its encoder
- * in the form `fitRuc`'s `encoder` option takes, and the latent codes as embeddings for the metric strategy. The
- * images are fed as `fitRuc` feeds them (the dataset's normalisation, or pixels in [0, 1]), so the encoder sees
- * the same inputs later.
+ * Trains a convolutional encoder on `data` (images: an ImageDataset or [N, C, H, W]), as an autoencoder or with
+ * SimCLR (`method`), and returns it in the form `fitRuc`'s `encoder` option takes, with the encoder's outputs as
+ * embeddings for the metric strategy. The images are fed as `fitRuc` feeds them (the dataset's normalisation, or
+ * pixels in [0, 1]), so the encoder sees the same inputs later.
  */
 export async function pretrainEncoder(data: RucData, options: PretrainEncoderOptions = {}): Promise<PretrainedEncoder> {
   const source = dataSource(data);
@@ -61,47 +95,46 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     throw new InvalidInputError('data', 'pretrainEncoder trains on images; embeddings are features already (fitRuc trains an MLP on them directly)');
   }
   const o = validateOptions('pretrainEncoder', options, {
+    method: c.oneOf(PRETRAIN_METHODS),
     latentDim: c.int({ min: 1 }),
     baseChannels: c.int({ min: 1 }),
     epochs: c.int({ min: 1 }),
     batchSize: c.int({ min: 1 }),
     lr: c.number({ min: 0, minExclusive: true }),
     subset: c.optional(c.int({ min: 1 })),
+    temperature: c.optional(c.number({ min: 0, minExclusive: true })),
+    cropScale: c.optional(c.custom<[number, number]>('[min, max] with 0 < min <= max <= 1', isCropScale)),
+    projectionDim: c.optional(c.int({ min: 1 })),
     seed: c.int({ min: 0 }),
     onEpoch: c.optional(c.func<(epoch: number, epochs: number, loss: number) => void>()),
     device: c.optional(c.oneOf(DEVICES)),
     threads: c.optional(c.int({ min: 0 })),
-  }, { latentDim: 32, baseChannels: 16, epochs: 10, batchSize: 256, lr: 1e-3, seed: 0 });
+  }, { method: 'autoencoder', latentDim: 32, baseChannels: 16, epochs: 10, batchSize: 256, lr: 1e-3, seed: 0 });
+  if (o.method !== 'simclr') {
+    for (const name of ['temperature', 'cropScale', 'projectionDim'] as const) {
+      if (o[name] !== undefined) throw new InvalidOptionError('pretrainEncoder', name, "an option of method 'simclr' only", o[name]);
+    }
+  }
 
   const all = Int32Array.from({ length: source.n }, (_, i) => i);
   const rows = o.subset !== undefined && o.subset < source.n ? pretrainSubset(source.n, o.subset, o.seed) : all;
-  const x = source.plain(rows);
+  const batchSize = Math.min(o.batchSize, rows.length);
+  // NT-Xent contrasts each view with the batch's other images: a batch of one has no negatives.
+  if (o.method === 'simclr' && batchSize < 2) {
+    throw new InvalidOptionError('pretrainEncoder', 'batchSize', 'at least 2 images per batch (and as many to train on) for SimCLR', batchSize);
+  }
   const [channels, height, width] = source.rowShape as [number, number, number];
-  // Targets in [0, 1] suit a sigmoid output; normalised images can be negative, so those get a linear one.
-  const min = x.data.reduce((m, v) => Math.min(m, v), Infinity);
-  const max = x.data.reduce((m, v) => Math.max(m, v), -Infinity);
-  const model = new ConvAutoencoder({
-    inputShape: [channels, height, width],
-    latentDim: o.latentDim,
-    baseChannels: o.baseChannels,
-    outputActivation: min >= 0 && max <= 1 ? 'sigmoid' : 'none',
-  });
+  const inputShape: [number, number, number] = [channels, height, width];
   const runtimeOptions = { ...(o.device !== undefined ? { device: o.device } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) };
-  const trainer = new Trainer({
-    model,
-    optimizer: adam({ lr: o.lr }),
-    seed: o.seed,
-    ...runtimeOptions,
-    loss: (ctx) => {
-      const input = ctx.input('x');
-      return mse(ctx.g, ctx.forward<AutoencoderOutput>(input).reconstruction, input);
-    },
-  });
+  const setup = o.method === 'simclr'
+    ? simclrSetup(source, rows, inputShape, o.latentDim, o.baseChannels, o.temperature ?? 0.5, o.cropScale ?? [0.5, 1], o.projectionDim ?? 32)
+    : autoencoderSetup(source, rows, inputShape, o.latentDim, o.baseChannels);
+  const trainer = new Trainer({ model: setup.model, optimizer: adam({ lr: o.lr }), seed: o.seed, ...runtimeOptions, loss: setup.loss });
   const losses: number[] = [];
   try {
-    await trainer.fit(tensorDataset({ x }), {
+    await trainer.fit(setup.data, {
       epochs: o.epochs,
-      batchSize: Math.min(o.batchSize, rows.length),
+      batchSize,
       onProgress: (e) => {
         if (e.type !== 'epoch') return;
         losses.push(e.loss);
@@ -114,18 +147,82 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
   }
 
   // The encoder's weights, renamed relative to the encoder (what `fitRuc` copies into both backbones).
+  const prefix = `${setup.encoderName}.`;
   const strip = (m: Map<string, Tensor<'float32'>>) =>
-    new Map([...m].filter(([k]) => k.startsWith('encoder.')).map(([k, t]) => [k.slice('encoder.'.length), t.clone()] as const));
+    new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.clone()] as const));
   const modelState = trainer.modelState;
   const state: ModelState = { parameters: strip(modelState.parameters), buffers: strip(modelState.buffers) };
   return {
-    encoder: { module: model.get('encoder') as Module, outputDim: o.latentDim, state },
+    encoder: { module: setup.model.get(setup.encoderName) as Module, outputDim: o.latentDim, state },
     losses,
     async embed(other?: RucData): Promise<Tensor<'float32'>> {
-      // Without a subset the training rows are already every image, in order.
-      const input = other !== undefined ? transformInputs(other, source.transform) : rows === all ? x : source.plain(all);
-      const out = await predict(model, modelState, input, { module: 'encoder', batchSize: 1024, ...runtimeOptions });
+      const input = other !== undefined ? transformInputs(other, source.transform) : source.plain(all);
+      const out = await predict(setup.model, modelState, input, { module: setup.encoderName, batchSize: 1024, ...runtimeOptions });
       return out.output!;
+    },
+  };
+}
+
+function isCropScale(v: unknown): v is [number, number] {
+  return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && v[0] > 0 && v[0] <= v[1] && v[1] <= 1;
+}
+
+interface PretrainSetup {
+  model: Module<never[], unknown>;
+  /** The submodule that is the encoder. */
+  encoderName: string;
+  loss: LossBuilder;
+  data: Dataset;
+}
+
+function autoencoderSetup(source: DataSource, rows: Int32Array, inputShape: [number, number, number], latentDim: number, baseChannels: number): PretrainSetup {
+  const x = source.plain(rows);
+  // Targets in [0, 1] suit a sigmoid output; normalised images can be negative, so those get a linear one.
+  const min = x.data.reduce((m, v) => Math.min(m, v), Infinity);
+  const max = x.data.reduce((m, v) => Math.max(m, v), -Infinity);
+  const model = new ConvAutoencoder({ inputShape, latentDim, baseChannels, outputActivation: min >= 0 && max <= 1 ? 'sigmoid' : 'none' });
+  return {
+    model: model as Module<never[], unknown>,
+    encoderName: 'encoder',
+    loss: (ctx) => {
+      const input = ctx.input('x');
+      return mse(ctx.g, ctx.forward<AutoencoderOutput>(input).reconstruction, input);
+    },
+    data: tensorDataset({ x }),
+  };
+}
+
+/**
+ * SimCLR: the encoder and a projection head (Linear, ReLU, Linear) on two independent views of each image of the
+ * batch; NT-Xent takes the other view as the positive and the batch's other 2B - 2 views as negatives. Views are
+ * drawn from the step's batch generator, so a seed repeats them.
+ */
+function simclrSetup(
+  source: DataSource,
+  rows: Int32Array,
+  inputShape: [number, number, number],
+  latentDim: number,
+  baseChannels: number,
+  temperature: number,
+  cropScale: [number, number],
+  projectionDim: number,
+): PretrainSetup {
+  const view = source.contrastive!.bind(source);
+  const encoder = new ConvEncoder({ inputShape, latentDim, baseChannels });
+  // NT-Xent normalises the rows itself.
+  const head = new ProjectionHead({ inputDim: latentDim, hiddenDim: latentDim, outputDim: projectionDim, normalize: false });
+  const model = new WithHead(encoder, head);
+  return {
+    model: model as Module<never[], unknown>,
+    encoderName: 'backbone',
+    loss: (ctx) => ntXent(ctx.g, ctx.forward<Value>(ctx.input('a')), ctx.forward<Value>(ctx.input('b')), { temperature }),
+    data: {
+      size: rows.length,
+      batch(indices, rng) {
+        const picked = Int32Array.from(indices, (i) => rows[i]!);
+        const a = view(picked, rng, cropScale);
+        return { a, b: view(picked, rng, cropScale) };
+      },
     },
   };
 }
