@@ -146,18 +146,20 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     await trainer.dispose();
   }
 
-  // The encoder's weights, renamed relative to the encoder (what `fitRuc` copies into both backbones).
-  const prefix = `${setup.encoderName}.`;
+  // The encoder's weights, renamed relative to the encoder (what `fitRuc` copies into both backbones). Only the
+  // model is kept from the setup: its training inputs are not held after training.
+  const { model, encoderName } = setup;
+  const prefix = `${encoderName}.`;
   const strip = (m: Map<string, Tensor<'float32'>>) =>
     new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t.clone()] as const));
   const modelState = trainer.modelState;
   const state: ModelState = { parameters: strip(modelState.parameters), buffers: strip(modelState.buffers) };
   return {
-    encoder: { module: setup.model.get(setup.encoderName) as Module, outputDim: o.latentDim, state },
+    encoder: { module: model.get(encoderName) as Module, outputDim: o.latentDim, state },
     losses,
     async embed(other?: RucData): Promise<Tensor<'float32'>> {
       const input = other !== undefined ? transformInputs(other, source.transform) : source.plain(all);
-      const out = await predict(setup.model, modelState, input, { module: setup.encoderName, batchSize: 1024, ...runtimeOptions });
+      const out = await predict(model, modelState, input, { module: encoderName, batchSize: 1024, ...runtimeOptions });
       return out.output!;
     },
   };
