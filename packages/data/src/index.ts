@@ -47,6 +47,7 @@ export {
 } from './loaders/embeddings.js';
 
 export type { ImageBatch } from './augment/common.js';
+export { rangePair } from './augment/common.js';
 export { weakAugment, type WeakAugmentOptions } from './augment/weak.js';
 export {
   strongAugment,

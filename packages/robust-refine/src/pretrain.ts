@@ -26,6 +26,7 @@ import {
   type ModelState,
   type Module,
 } from '@dc/nn';
+import { rangePair } from '@dc/data';
 import { dataSource, transformInputs, type DataSource, type RucData } from './data-source.js';
 import type { EncoderSpec } from './networks.js';
 
@@ -103,7 +104,7 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
     lr: c.number({ min: 0, minExclusive: true }),
     subset: c.optional(c.int({ min: 1 })),
     temperature: c.optional(c.number({ min: 0, minExclusive: true })),
-    cropScale: c.optional(c.custom<[number, number]>('[min, max] with 0 < min <= max <= 1', isCropScale)),
+    cropScale: c.optional(rangePair(1)),
     projectionDim: c.optional(c.int({ min: 1 })),
     seed: c.int({ min: 0 }),
     onEpoch: c.optional(c.func<(epoch: number, epochs: number, loss: number) => void>()),
@@ -163,10 +164,6 @@ export async function pretrainEncoder(data: RucData, options: PretrainEncoderOpt
       return out.output!;
     },
   };
-}
-
-function isCropScale(v: unknown): v is [number, number] {
-  return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && v[0] > 0 && v[0] <= v[1] && v[1] <= 1;
 }
 
 interface PretrainSetup {

@@ -20,6 +20,14 @@ export function checkBatch(caller: string, images: unknown, channels?: readonly 
 }
 
 export const SEED = c.optional(c.int({ min: 0 }));
+
+/** An option's constraint: a [low, high] pair of finite numbers with 0 < low <= high <= max (a crop's area share: max 1). */
+export function rangePair(max: number) {
+  return c.custom<[number, number]>(
+    `a [low, high] pair with 0 < low <= high${Number.isFinite(max) ? ` <= ${max}` : ''}`,
+    (v) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && 0 < v[0] && v[0] <= v[1] && v[1] <= max,
+  );
+}
 export const RNG = c.optional(c.instanceOf(Rng, 'Rng'));
 
 /** The generator an augmentation draws from: the caller's `rng` (advanced, for training loops) or a new one from `seed`. */

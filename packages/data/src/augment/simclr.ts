@@ -9,7 +9,7 @@
  * for ImageNet is not included (the CIFAR recipes of SimCLR, SCAN and SPICE leave it out).
  */
 import { Tensor, c, validateOptions, type Rng } from '@dc/core';
-import { RNG, SEED, checkBatch, resolveRng, type ImageBatch } from './common.js';
+import { RNG, SEED, checkBatch, rangePair, resolveRng, type ImageBatch } from './common.js';
 
 export interface ColorJitter {
   /** Factor drawn from [max(0, 1 - b), 1 + b]. */
@@ -38,13 +38,6 @@ export interface SimclrAugmentOptions {
   rng?: Rng;
 }
 
-/** A [low, high] pair with 0 < low <= high <= max. */
-const pair = (max: number) =>
-  c.custom<[number, number]>(
-    `a [low, high] pair with 0 < low <= high${Number.isFinite(max) ? ` <= ${max}` : ''}`,
-    (v) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && 0 < v[0] && v[0] <= v[1] && v[1] <= max,
-  );
-
 interface Resolved {
   oh: number;
   ow: number;
@@ -65,8 +58,8 @@ function resolve(caller: string, options: SimclrAugmentOptions, h: number, w: nu
     options,
     {
       size: c.optional(c.anyOf(c.int({ min: 1 }), c.custom<[number, number]>('a [height, width] pair of integers >= 1', (v) => Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 1)))),
-      scale: pair(1),
-      ratio: pair(Infinity),
+      scale: rangePair(1),
+      ratio: rangePair(Infinity),
       flip: c.bool(),
       jitter: c.object<ColorJitter>(),
       jitterProbability: c.number({ min: 0, max: 1 }),
