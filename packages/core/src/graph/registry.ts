@@ -119,10 +119,11 @@ export interface GradOptions {
    * Conv weight gradient: 'conv' (a Conv over batch/channel-transposed tensors, then Slice), 'unfold' (patches
    * unfolded by a one-hot grouped Conv, then one Gemm over batch and pixels), 'unfold-batched' (per-sample
    * products of the unfolded patches, summed over the batch), 'gather' (patch rows gathered from a spatial-major
-   * copy of the input, one product per kernel tap; ungrouped only, 'unfold' otherwise) or 'auto' (default:
-   * chosen per layer from its geometry by a rule measured on this engine).
+   * copy of the input, one product per kernel tap; ungrouped only, 'unfold' otherwise), 'winograd' (Winograd's
+   * F(4x4, 3x3): 3x3 kernels, stride 1, pad 1, float32, sizes divisible by 4; 'auto' otherwise) or 'auto'
+   * (default: chosen per layer from its geometry by a rule measured on this engine).
    */
-  convWeightGrad?: 'auto' | 'conv' | 'unfold' | 'unfold-batched' | 'gather';
+  convWeightGrad?: 'auto' | 'conv' | 'unfold' | 'unfold-batched' | 'gather' | 'winograd';
   /**
    * Conv input gradient: 'convTranspose' (with explicit output_padding), 'conv' (flipped-kernel Conv; stride 1
    * only, ConvTranspose otherwise), 'fold' (one Gemm for the patch gradients, summed back by Col2Im; ungrouped

@@ -19,6 +19,7 @@ interface ConvCase {
 
 const convCases: ConvCase[] = [
   { name: 'k3 s1 p1', x: [2, 2, 6, 7], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
+  { name: 'k3 s1 p1 on 8x12 (Winograd tiles)', x: [2, 3, 8, 12], w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
   { name: 'k3 s2 p1, 8 -> 4 (output_padding 1)', x: [2, 2, 8, 8], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] }, bias: true },
   { name: 'k3 s2 p1, 7 -> 4 (output_padding 0)', x: [1, 2, 7, 7], w: [3, 2, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } },
   { name: 'k5 s3 p0 on 11x10: last rows unread', x: [2, 1, 11, 10], w: [3, 1, 5, 5], attrs: { strides: [3, 3] } },
@@ -41,6 +42,7 @@ const methods: [GradOptions, number | undefined][] = [
   [{ convInputGrad: 'conv', convWeightGrad: 'unfold' }, 24],
   [{ convInputGrad: 'fold', convWeightGrad: 'unfold-batched' }, 24],
   [{ convWeightGrad: 'gather' }, 24],
+  [{ convWeightGrad: 'winograd' }, 24],
 ];
 
 async function checkAllMethods(op: string, inputs: Tensor[], attrs: ConvCase['attrs']): Promise<void> {
@@ -54,7 +56,7 @@ describe('Conv', () => {
     await checkAllMethods('Conv', [randn(x, 'float32'), randn(w, 'float32'), ...(bias ? [randn([w[0]!], 'float32')] : [])], attrs);
   });
 
-  it('picks the gradient method per layer: flipped Conv, ConvTranspose or Gemm + fold for dX; row gather, batched or single product for dW', () => {
+  it('picks the gradient method per layer: flipped Conv, ConvTranspose or Gemm + fold for dX; row gather, Winograd, batched or single product for dW', () => {
     const ops = (size: number, strides: number[], wrt: 'x' | 'w', channels = 16, batch = 2) => {
       const g = new GraphBuilder();
       const x = g.input('x', 'float32', [batch, channels, size, size]);
@@ -77,12 +79,20 @@ describe('Conv', () => {
     expect(ops(8, [2, 2], 'w')).toEqual(expect.arrayContaining(['Gather', 'MatMul']));
     expect(ops(12, [1, 1], 'w')).toEqual(expect.arrayContaining(['MatMul', 'ReduceSum']));
     expect(ops(12, [1, 1], 'w')).not.toContain('Gather');
-    expect(ops(12, [1, 1], 'w', 512, 64)).toContain('Gemm');
-    expect(ops(12, [1, 1], 'w', 512, 64)).not.toContain('Gather');
+    expect(ops(10, [1, 1], 'w', 512, 64)).toContain('Gemm');
+    expect(ops(10, [1, 1], 'w', 512, 64)).not.toContain('Gather');
+    // 3x3, stride 1, pad 1, at least 64 channels in and out, sizes divisible by 4: Winograd's F(4x4, 3x3) (tiles
+    // gathered from both tables, two transform products and one per position, the kernel transform a Gemm).
+    const winograd = ops(8, [1, 1], 'w', 64);
+    expect(winograd.filter((op) => op === 'Gather')).toHaveLength(2);
+    expect(winograd.filter((op) => op === 'MatMul')).toHaveLength(3);
+    expect(winograd).toContain('Gemm');
+    expect(ops(8, [1, 1], 'w', 32)).not.toContain('Gemm');
+    expect(ops(10, [1, 1], 'w', 64)).not.toContain('Gemm');
     // The batched products' batch sum: ReduceSum below 2^18 partial products, a product with a row of ones from
     // there on (8 x 576 x 64 = 294,912 here).
-    expect(ops(12, [1, 1], 'w', 64, 8)).not.toContain('ReduceSum');
-    expect(ops(12, [1, 1], 'w', 64, 8).filter((op) => op === 'MatMul')).toHaveLength(2);
+    expect(ops(10, [1, 1], 'w', 64, 8)).not.toContain('ReduceSum');
+    expect(ops(10, [1, 1], 'w', 64, 8).filter((op) => op === 'MatMul')).toHaveLength(2);
   });
 
   it('batched weight gradient summed over the batch by a product (2^18 partial products and more)', async () => {
@@ -93,6 +103,14 @@ describe('Conv', () => {
       gradientOptions: { convWeightGrad: 'unfold-batched' },
       maxElements: 24,
     });
+  });
+
+  it("Winograd weight gradient where 'auto' picks it: 64 channels on 8x8 and 4x4 maps", async () => {
+    for (const size of [8, 4]) {
+      const x = randn([2, 64, size, size], 'float32');
+      const w = randn([64, 64, 3, 3], 'float32');
+      await expectGradOk((g, v) => g.op('Conv', v, { pads: [1, 1, 1, 1] }), [x, w], { ...LINEAR_F32, maxElements: 24 });
+    }
   });
 });
 
