@@ -5,7 +5,9 @@
  * For the ResNet-18 CIFAR layers at batch 32 and the conv-autoencoder layers at batch 128 it times, with the
  * same thread count: the forward Conv, the input gradient by ConvTranspose / flipped-kernel Conv / Gemm + Col2Im
  * fold, the weight gradient by transposed Conv / unfold + one Gemm / unfold + per-sample MatMul / row gather +
- * one product per tap, and PyTorch's forward, conv2d_input and conv2d_weight. Times are process CPU time (all
+ * one product per tap / Winograd's F(4x4, 3x3) (3x3 stride-1 layers), and PyTorch's forward, conv2d_input and
+ * conv2d_weight. Ours runs on the Runtime's defaults, so the forward Conv and the flipped-kernel input gradient
+ * of the layers it runs by Winograd (winogradConvolutions) are timed that way. Times are process CPU time (all
  * threads), the median of DC_BENCH_REPS runs with the methods of a layer run in turn, so load from other work on
  * the machine moves them less than wall time. Rows compare the method 'auto' picks with PyTorch; the note lists
  * every method and whether 'auto' picked the fastest. DC_BENCH_THREADS (default 2) and DC_BENCH_REPS (9).
@@ -13,6 +15,7 @@
 import { join } from 'node:path';
 import { GraphBuilder, Rng, Runtime, Tensor, type Session, type Value } from '@dc/core';
 import { convInputGrad, convWeightGrad, pickInputGrad, pickWeightGrad, type ConvGeometry } from '../../packages/core/src/graph/ops/conv.js';
+import { winogradApplies, winogradConvGains } from '../../packages/core/src/graph/ops/winograd.js';
 import { BENCH_ROOT, Report, runPython } from '../harness.js';
 
 const threads = Number(process.env.DC_BENCH_THREADS ?? 2);
@@ -105,8 +108,11 @@ for (const l of layers) {
   }
   const dw = await time(l, ho, dwBuilds);
   const flipPossible = l.s === 1 && l.p <= l.k - 1;
-  const autoX = pickInputGrad(l.c, ho * ho, 1, flipPossible);
-  const autoW = pickWeightGrad(l.n, l.c, l.m, l.k * l.k, ho * ho, 1);
+  // As convInputGrad and convWeightGrad pick them (the Runtime runs the 'conv' input gradient of layers that
+  // winogradConvGains by Winograd, as it does their forward Conv).
+  const winograd = winogradApplies('float32', geo.kernel, geo.strides, geo.dilations, geo.pads, 1, [ho, ho]);
+  const autoX = pickInputGrad(l.c, ho * ho, 1, flipPossible, winograd && winogradConvGains(l.m, l.c, [ho, ho]));
+  const autoW = pickWeightGrad(l.n, l.c, l.m, l.k * l.k, ho * ho, 1, winograd);
   const torch = await runPython<{ fwd: number; dx: number; dw: number }>(join(BENCH_ROOT, 'conv-grad', 'torch_conv.py'), [l.n, l.c, l.m, l.h, l.k, l.s, l.p, threads, reps].map(String));
   const ref = torch.available ? torch.value! : null;
   const missing = torch.available ? '' : ` (PyTorch: ${torch.reason})`;

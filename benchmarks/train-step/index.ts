@@ -5,8 +5,8 @@
  * SGD momentum). Target: ours / PyTorch <= 1.0 on the step (wall) time. The two sides run alternately for `rounds`
  * rounds and each keeps its best median, so a load change on a shared machine does not favour one side; the
  * process CPU time per step is reported beside it (on a loaded machine it is the steadier comparison). Ours runs
- * twice per round: with the Runtime's defaults (standard convolution kernels) and with its opt-in blocked-layout
- * convolutions (`blockedConvolutions: true`).
+ * twice per round: with the Runtime's defaults (standard convolution kernels, Winograd's F(4x4, 3x3) for the
+ * eligible layers) and with its opt-in blocked-layout convolutions as well (`blockedConvolutions: true`).
  * Usage: npm run bench -- train-step [threads (default: the number of cores)] [rounds (default 2)]
  */
 import { cpus } from 'node:os';

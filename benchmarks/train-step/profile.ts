@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Tensor, lowerConvsToNchwc, nchwcBlockSize, serializeModel } from '@dc/core';
+import { Tensor, lowerConvsToNchwc, lowerConvsToWinograd, nchwcBlockSize, serializeModel } from '@dc/core';
 import { zeroSlots, type GradientsOptions } from '@dc/nn';
 import { CASES, buildCaseStep } from './cases.js';
 
@@ -24,7 +24,10 @@ const { optimizer, modelState, batch, step } = buildCaseStep(c, JSON.parse(gradJ
 // kernels; DC_NCHWC_MIN: the lowering's minPositions).
 const block = process.env.DC_NCHWC === '1' ? await nchwcBlockSize() : 0;
 const minPositions = process.env.DC_NCHWC_MIN ? Number(process.env.DC_NCHWC_MIN) : undefined;
-const bytes = serializeModel(lowerConvsToNchwc(step.graph.toModel(), block, minPositions === undefined ? {} : { minPositions }));
+// As the Runtime compiles it by default (winogradConvolutions: eligible Convs by Winograd's F(4x4, 3x3));
+// DC_WINOGRAD=0 keeps the direct kernels.
+const model = process.env.DC_WINOGRAD === '0' ? step.graph.toModel() : lowerConvsToWinograd(step.graph.toModel());
+const bytes = serializeModel(lowerConvsToNchwc(model, block, minPositions === undefined ? {} : { minPositions }));
 const prefix = join(tmpdir(), `dc-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(bytes, {
   executionProviders: ['cpu'],

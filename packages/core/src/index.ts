@@ -40,6 +40,7 @@ export { ONNX_DATA_TYPE } from './graph/onnx-proto.js';
 export { Runtime, Session, getRuntime, disposeSharedRuntimes, type IOSpec, type ModelSource, type RuntimeOptions } from './runtime/runtime.js';
 export { resolveDevice, availableDevices, executionProviders, DEVICES, type Device, type ResolvedDevice } from './runtime/device.js';
 export { lowerConvsToNchwc, nchwcBlockSize, NCHWC_DOMAIN, type NchwcLoweringOptions } from './runtime/nchwc.js';
+export { lowerConvsToWinograd, winogradConvLowerable } from './runtime/winograd.js';
 
 export { l2Normalize, cosineSimilarity, squaredEuclidean, l2NormalizeValue, squaredNormsValue, type KernelOptions } from './kernels/similarity.js';
 export { knn, type KnnMetric, type KnnOptions, type KnnResult } from './kernels/knn.js';

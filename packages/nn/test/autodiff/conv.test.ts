@@ -73,6 +73,11 @@ describe('Conv', () => {
     expect(ops(12, [2, 2], 'x')).toContain('ConvTranspose');
     expect(ops(12, [2, 2], 'x')).not.toContain('Gemm');
     expect(ops(8, [2, 2], 'x')).toEqual(expect.arrayContaining(['Gemm', 'Col2Im']));
+    // Stride 1 on 4x4 (16 output pixels) -> the fold, except with 64 channels and more, where the flipped-kernel
+    // Conv is one the runtime's Winograd option can run (winogradConvolutions).
+    expect(ops(4, [1, 1], 'x')).toContain('Col2Im');
+    expect(ops(4, [1, 1], 'x', 64)).not.toContain('Col2Im');
+    expect(ops(4, [1, 1], 'x', 64)).toContain('Conv');
     // dW: at most 64 output pixels per sample -> row gather and one product per tap; 144 pixels -> per-sample
     // MatMul summed over the batch; the same with over 2^24 partial products -> one Gemm over batch and pixels.
     expect(ops(8, [1, 1], 'w')).toEqual(expect.arrayContaining(['Gather', 'MatMul']));

@@ -15,9 +15,9 @@ import { Tensor } from '../../tensor.js';
 import type { GraphBuilder, NodeRecord, Value } from '../builder.js';
 import type { GradContext, GradOptions, OpDef } from '../registry.js';
 import type { Dim } from '../types.js';
-import { intAttr, intsAttr, reshapeTo, stringAttr } from './grad-utils.js';
+import { intAttr, intsAttr, reshapeTo, spatialTable, stringAttr } from './grad-utils.js';
 import { resolvePads, sameDim, windowOutput } from './shape-utils.js';
-import { winogradApplies, winogradWeightGrad } from './winograd.js';
+import { winogradApplies, winogradConvGains, winogradWeightGrad } from './winograd.js';
 
 export const defs: OpDef[] = [];
 
@@ -288,17 +288,6 @@ function batchSum(g: GraphBuilder, v: Value): Value {
 }
 const BATCH_SUM_PRODUCT_MIN = 1 << 18;
 
-/** x [N, C, s...] as the zero-padded spatial-major table [Sp, N*C]. */
-function spatialTable(g: GraphBuilder, x: Value, geo: ConvGeometry): Value {
-  const [nb, c, ...spatial] = x.staticShape as [number, number, ...number[]];
-  const n = spatial.length;
-  const rows = g.op('Transpose', [g.op('Reshape', [x, g.int64s([nb * c, product(spatial)])])], { perm: [1, 0] });
-  if (geo.pads.every((q) => q === 0)) return rows;
-  const grid = g.op('Reshape', [rows, g.int64s([...spatial, nb * c])]);
-  const padded = g.op('Pad', [grid, g.int64s([...geo.pads.slice(0, n), 0, ...geo.pads.slice(n), 0])]);
-  return g.op('Reshape', [padded, g.int64s([-1, nb * c])]);
-}
-
 export type InputGradMethod = 'convTranspose' | 'conv' | 'fold';
 export type WeightGradMethod = 'conv' | 'unfold' | 'unfold-batched' | 'gather' | 'winograd';
 
@@ -309,7 +298,8 @@ export type WeightGradMethod = 'conv' | 'unfold' | 'unfold-batched' | 'gather' |
  * per sample there); otherwise, at stride 1, the flipped-kernel Conv beats ConvTranspose by 1.2-2x unless it
  * has very few output channels (the image-facing layer); ConvTranspose for the rest.
  */
-export function pickInputGrad(c: number, p: number, group: number, flipPossible: boolean): InputGradMethod {
+export function pickInputGrad(c: number, p: number, group: number, flipPossible: boolean, winograd = false): InputGradMethod {
+  if (winograd) return 'conv';
   if (group === 1 && p <= 24) return 'fold';
   if (flipPossible && c >= 16) return 'conv';
   return 'convTranspose';
@@ -350,7 +340,9 @@ export function convInputGrad(g: GraphBuilder, dy: Value, w: Value, spatialIn: r
   const flipPads = [...span.map((s, i) => s - geo.pads[i]!), ...span.map((s, i) => s - geo.pads[i + n]!)];
   const flipPossible = geo.strides.every((s) => s === 1) && flipPads.every((q) => q >= 0);
   const p = product(spatialOut);
-  let method: InputGradMethod = choice === 'auto' || choice === undefined ? pickInputGrad(c, p, geo.group, flipPossible) : choice;
+  // A Conv that the CPU runtime lowers to Winograd's F(4x4, 3x3) (runtime/winograd.ts) gains over the fold too.
+  const winograd = winogradConvGains(m, c, spatialIn) && winogradApplies(dy.dtype, geo.kernel, geo.strides, geo.dilations, geo.pads, geo.group, spatialIn);
+  let method: InputGradMethod = choice === 'auto' || choice === undefined ? pickInputGrad(c, p, geo.group, flipPossible, winograd) : choice;
   if (method === 'conv' && !flipPossible) method = 'convTranspose';
   if (method === 'fold' && geo.group !== 1) method = 'convTranspose';
   if (method === 'conv') {
@@ -401,8 +393,8 @@ export function convWeightGrad(g: GraphBuilder, x: Value, dy: Value, wShape: rea
   let method = choice === 'auto' || choice === undefined ? pickWeightGrad(nb, c, m, kk, p, group, winograd) : choice;
   if (method === 'winograd') {
     if (winograd) {
-      const dyTable = spatialTable(g, dy, { ...geo, pads: geo.pads.map(() => 0) });
-      return winogradWeightGrad(g, spatialTable(g, x, geo), dyTable, spatialOut, wShape);
+      const dyTable = spatialTable(g, dy, geo.pads.map(() => 0));
+      return winogradWeightGrad(g, spatialTable(g, x, geo.pads), dyTable, spatialOut, wShape);
     }
     method = pickWeightGrad(nb, c, m, kk, p, group);
   }
@@ -411,7 +403,7 @@ export function convWeightGrad(g: GraphBuilder, x: Value, dy: Value, wShape: rea
     // Patches gathered row-wise from the spatial-major table ([kk, P N, C]; each row a block of C values), then
     // one product per tap with dY as [M, P N]: the contraction runs over batch and pixels together.
     const rows = gatherRows(staticSpatial(x, 'Conv'), spatialOut, geo);
-    const cols = g.op('Reshape', [g.op('Gather', [spatialTable(g, x, geo), g.int64s(rows)], { axis: 0 }), g.int64s([kk, p * nb, c])]);
+    const cols = g.op('Reshape', [g.op('Gather', [spatialTable(g, x, geo.pads), g.int64s(rows)], { axis: 0 }), g.int64s([kk, p * nb, c])]);
     const dyT = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [dy, g.int64s([nb, m, p])])], { perm: [1, 2, 0] }), g.int64s([m, p * nb])]);
     const dwTaps = g.op('Reshape', [g.op('MatMul', [dyT, cols]), g.int64s([kk, m * c])]); // [kk, M C]
     return reshapeTo(g, tapsLast(g, dwTaps, kk, x.dtype), wShape);

@@ -128,3 +128,18 @@ export function stringAttr(node: NodeRecord, name: string, fallback: string): st
   const a = node.attributes[name];
   return a && a.type === 'string' ? (a.value as string) : fallback;
 }
+
+/**
+ * x [N, C, s...] as the zero-padded spatial-major table [Sp, N*C]: one row per position of the padded map
+ * (row-major), each row every batch-channel pair. `pads` as ONNX gives them (begins, then ends).
+ */
+export function spatialTable(g: GraphBuilder, x: Value, pads: readonly number[]): Value {
+  const [nb, c, ...spatial] = x.staticShape as [number, number, ...number[]];
+  const n = spatial.length;
+  const size = spatial.reduce((a, b) => a * b, 1);
+  const rows = g.op('Transpose', [g.op('Reshape', [x, g.int64s([nb * c, size])])], { perm: [1, 0] });
+  if (pads.every((q) => q === 0)) return rows;
+  const grid = g.op('Reshape', [rows, g.int64s([...spatial, nb * c])]);
+  const padded = g.op('Pad', [grid, g.int64s([...pads.slice(0, n), 0, ...pads.slice(n), 0])]);
+  return g.op('Reshape', [padded, g.int64s([-1, nb * c])]);
+}
