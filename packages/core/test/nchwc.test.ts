@@ -11,6 +11,7 @@ import {
   serializeModel,
   type ModelDescription,
 } from '@dc/core';
+import { relMaxError } from './helpers';
 
 interface ConvCase {
   name: string;
@@ -78,15 +79,7 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     const want = (await (await plain.session(model)).run(feeds)).y!;
     const got = (await (await blocked.session(lowered)).run(feeds)).y!;
     expect(got.shape).toEqual(want.shape);
-    const w = want.data as Float32Array;
-    const o = got.data as Float32Array;
-    let err = 0;
-    let scale = 0;
-    for (let i = 0; i < w.length; i++) {
-      err = Math.max(err, Math.abs(o[i]! - w[i]!));
-      scale = Math.max(scale, Math.abs(w[i]!));
-    }
-    expect(err / scale).toBeLessThan(1e-5);
+    expect(relMaxError(got, want)).toBeLessThan(1e-5);
   });
 
   it('lowers when a session is compiled on the CPU with the option on (off by default), with the same result', async () => {

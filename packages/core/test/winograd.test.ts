@@ -1,4 +1,5 @@
 import { GraphBuilder, InvalidOptionError, Rng, Runtime, Tensor, lowerConvsToWinograd, type ModelDescription, type Value } from '@dc/core';
+import { relMaxError } from './helpers';
 
 const rng = new Rng(11);
 function randn(shape: number[]): Tensor {
@@ -8,19 +9,6 @@ function randn(shape: number[]): Tensor {
 }
 
 const convCount = (m: ModelDescription) => m.nodes.filter((n) => n.opType === 'Conv').length;
-
-/** Largest absolute difference over the largest magnitude. */
-function relMaxError(got: Tensor, want: Tensor): number {
-  const g = got.data as Float32Array;
-  const w = want.data as Float32Array;
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < w.length; i++) {
-    err = Math.max(err, Math.abs(g[i]! - w[i]!));
-    scale = Math.max(scale, Math.abs(w[i]!));
-  }
-  return err / scale;
-}
 
 describe("Winograd F(4x4, 3x3) convolutions on the CPU (runtime option winogradConvolutions)", () => {
   let plain: Runtime;
