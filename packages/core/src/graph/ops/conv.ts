@@ -296,7 +296,9 @@ export type WeightGradMethod = 'conv' | 'unfold' | 'unfold-batched' | 'gather' |
  * and conv-autoencoder layers, single thread, CPU time): for small maps (at most 24 output pixels per sample)
  * one Gemm over the whole batch and a fold beat ConvTranspose by up to 3x (ConvTranspose runs one tiny product
  * per sample there); otherwise, at stride 1, the flipped-kernel Conv beats ConvTranspose by 1.2-2x unless it
- * has very few output channels (the image-facing layer); ConvTranspose for the rest.
+ * has very few output channels (the image-facing layer); ConvTranspose for the rest. A layer the CPU runtime runs
+ * by Winograd's F(4x4, 3x3) (`winograd`; winogradConvGains) takes the flipped-kernel Conv, which the runtime's
+ * lowering then runs that way too, on 4x4 maps as well (512 channels, batch 32: 9 ms against the fold's 14).
  */
 export function pickInputGrad(c: number, p: number, group: number, flipPossible: boolean, winograd = false): InputGradMethod {
   if (winograd) return 'conv';

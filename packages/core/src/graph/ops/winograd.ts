@@ -1,5 +1,7 @@
 /**
- * The weight gradient of a 3x3, stride-1, pad-1 convolution by Winograd's minimal filtering F(4x4, 3x3).
+ * Winograd's minimal filtering F(4x4, 3x3) for 3x3, stride-1, pad-1 convolutions, in standard ONNX ops: the weight
+ * gradient (the autodiff's 'winograd' method) and the forward convolution (the CPU runtime's lowering of Conv
+ * nodes, runtime/winograd.ts).
  *
  * The forward convolution can be written tile by tile: each 6x6 input tile d (stride 4) and each kernel g are
  * transformed (V = B^T d B, U = G g G^T), multiplied position by position and summed over input channels
@@ -73,7 +75,7 @@ export function winogradConvGains(inChannels: number, outChannels: number, spati
   return inChannels >= 64 && outChannels >= 64 && spatialOut.reduce((a, b) => a * b, 1) <= 64;
 }
 
-/** Whether `winogradWeightGrad` applies: float32, 2-D, 3x3, stride 1, dilation 1, pad 1, ungrouped, sizes divisible by 4. */
+/** Whether F(4x4, 3x3) can compute the convolution: float32, 2-D, 3x3, stride 1, dilation 1, pad 1, ungrouped, sizes divisible by 4. */
 export function winogradApplies(dtype: string, kernel: readonly number[], strides: readonly number[], dilations: readonly number[], pads: readonly number[], group: number, spatialOut: readonly number[]): boolean {
   return (
     dtype === 'float32' &&
@@ -88,9 +90,9 @@ export function winogradApplies(dtype: string, kernel: readonly number[], stride
 }
 
 /**
- * Row indices into a spatial-major table [rows x cols positions, ...] (rows of the padded map; see
- * grad-utils' spatialTable) that cut out every window x window tile with stride 4, ordered [tile position, tile]: the product
- * with a transform [positions, window^2] then needs no reordering.
+ * Row indices into a spatial-major table [rows x cols positions, ...] (rows of the padded map; see grad-utils'
+ * spatialTable) that cut out every window x window tile with stride 4, ordered [tile position, tile]: the
+ * product with a transform [positions, window^2] then needs no reordering.
  */
 function tileRows(cols: number, window: number, tilesY: number, tilesX: number): number[] {
   const rows: number[] = [];
@@ -153,9 +155,10 @@ export function winogradConv(g: GraphBuilder, x: Value, w: Value, bias: Value | 
   const v = tileTransform(g, spatialTable(g, x, [1, 1, 1, 1]), kron2(BT), wd + 2, SPAN, tilesY, tilesX, c); // [36, tiles N, C]
   const prod = g.op('MatMul', [v, g.op('Transpose', [kernelTransform(g, w)], { perm: [0, 2, 1] })]); // [36, tiles N, M]
   // The output transform and the reorder into [N M, H W] as one product: rows (position, tile) of the products,
-  // columns the pixels, each column A^T's weights for its pixel's place in its tile. Its T^2 x 576 x H W
-  // multiply-adds per N M stay small on the maps this is used for (at most 8x8, winogradConvGains), and the
-  // product's transposed read replaces a reorder of the output that ONNX Runtime runs as a slow 4-D Transpose.
+  // columns the pixels, each column A^T's weights for its pixel's place in its tile. Its 36 x tiles x H W
+  // multiply-adds per image and output channel stay small on the maps this is used for (at most 8x8,
+  // winogradConvGains), and the product's transposed read replaces a reorder of the output that ONNX Runtime runs
+  // as a slow 4-D Transpose.
   const tiles = tilesY * tilesX;
   const a2 = kron2(AT).data; // [16, 36]
   const place = Tensor.zeros([SPAN * SPAN * tiles, h * wd]);
