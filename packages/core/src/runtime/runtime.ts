@@ -236,8 +236,8 @@ const shared = new Map<string, Promise<Runtime>>();
  * The process-wide runtime for a device and thread count, created on first use. Library functions that take
  * `{ device, threads }` use this, so sessions are shared instead of compiled per call.
  */
-export function getRuntime(options: Pick<RuntimeOptions, 'device' | 'threads'> = {}): Promise<Runtime> {
-  const key = `${options.device ?? 'auto'}:${options.threads ?? 0}`;
+export function getRuntime(options: Pick<RuntimeOptions, 'device' | 'threads' | 'winogradConvolutions'> = {}): Promise<Runtime> {
+  const key = `${options.device ?? 'auto'}:${options.threads ?? 0}:${options.winogradConvolutions ?? true}`;
   let r = shared.get(key);
   if (!r) {
     r = Runtime.create(options);

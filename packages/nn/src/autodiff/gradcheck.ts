@@ -36,7 +36,11 @@ export interface GradcheckOptions {
   wrt?: readonly number[];
   /** At most this many elements per input are checked by finite differences, drawn at random (default all). */
   maxElements?: number;
-  /** ONNX Runtime to use (default: the shared CPU runtime with one thread). */
+  /**
+   * ONNX Runtime to use (default: the shared CPU runtime with one thread and the direct convolution kernels:
+   * Winograd's rounding, about 2e-6 of a layer's outputs, divided by the finite-difference step would be more than
+   * the tolerance).
+   */
   runtime?: Runtime;
   /** Passed to `gradients`. */
   gradientOptions?: GradientsOptions;
@@ -125,7 +129,7 @@ export async function gradcheck(build: GradcheckBuild, inputs: readonly Tensor[]
   for (const i of wrt) {
     if (!isFloatTensor(inputs[i]!)) throw new InvalidInputError('wrt', `input ${i} has dtype ${inputs[i]!.dtype}; only float inputs have gradients`);
   }
-  const runtime = o.runtime ?? (await getRuntime({ device: 'cpu', threads: 1 }));
+  const runtime = o.runtime ?? (await getRuntime({ device: 'cpu', threads: 1, winogradConvolutions: false }));
   const full = await runtime.session(buildLoss(build, inputs, o.seed, wrt, o.gradientOptions));
   let lossOnly: Awaited<ReturnType<Runtime['session']>>;
   try {

@@ -3,7 +3,8 @@
  * they are linear in each input, so central differences with a large step are exact and the tolerance only
  * covers float32 rounding (LINEAR_F32). Every geometry runs with every input- and weight-gradient method.
  */
-import { GraphBuilder, type GradOptions, type Tensor } from '@dc/core';
+import { GraphBuilder, disposeSharedRuntimes, type GradOptions, type Tensor } from '@dc/core';
+import { gradcheck } from '../../src/autodiff/gradcheck.js';
 import { gradients } from '../../src/autodiff/gradients.js';
 import { LINEAR_F32, disposeRuntime, expectGradOk, randn } from './util.js';
 
@@ -108,6 +109,17 @@ describe('Conv', () => {
       gradientOptions: { convWeightGrad: 'unfold-batched' },
       maxElements: 24,
     });
+  });
+
+  it('gradcheck without a runtime differentiates through the direct kernels, where the CPU runtime would use Winograd', async () => {
+    // 64 channels on 8x8: the default runtime runs this Conv by Winograd's F(4x4, 3x3) (winogradConvolutions),
+    // whose finite differences miss this tolerance on some of these 300 elements (checked).
+    const x = randn([2, 64, 8, 8], 'float32', 1, 101);
+    const w = randn([64, 64, 3, 3], 'float32', 1, 102);
+    const r = await gradcheck((g, v) => g.op('Conv', v, { pads: [1, 1, 1, 1] }), [x, w], { ...LINEAR_F32, maxElements: 300 });
+    expect(r.failures).toEqual([]);
+    expect(r.ok).toBe(true);
+    await disposeSharedRuntimes();
   });
 
   it("Winograd weight gradient where 'auto' picks it: 64 channels on 8x8 and 4x4 maps", async () => {
