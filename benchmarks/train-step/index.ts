@@ -5,8 +5,9 @@
  * SGD momentum). Target: ours / PyTorch <= 1.0 on the step (wall) time. The two sides run alternately for `rounds`
  * rounds and each keeps its best median, so a load change on a shared machine does not favour one side; the
  * process CPU time per step is reported beside it (on a loaded machine it is the steadier comparison). Ours runs
- * twice per round: with the Runtime's defaults (standard convolution kernels, Winograd's F(4x4, 3x3) for the
- * eligible layers) and with its opt-in blocked-layout convolutions as well (`blockedConvolutions: true`).
+ * twice per round: with the Runtime's defaults (Winograd's F(4x4, 3x3) and the blocked-layout kernels for the wide
+ * 3x3 stride-1 layers, the standard kernels for the rest) and with the blocked-layout kernels for every
+ * convolution they gain on (`blockedConvolutions: true`).
  * Usage: npm run bench -- train-step [threads (default: the number of cores)] [rounds (default 2)]
  */
 import { cpus } from 'node:os';
@@ -78,7 +79,7 @@ for (const c of Object.values(CASES)) {
     unit: 'ms',
     note: 'process CPU time per step (all threads), best of the rounds\' medians: less disturbed than wall time by other load on the machine',
   });
-  stepTime('step time, blocked convolutions', blocked!, `Runtime option blockedConvolutions: true (off by default); step CPU time ${blockedCpu.toFixed(1)} ms`);
+  stepTime('step time, blocked convolutions', blocked!, `Runtime option blockedConvolutions: true (default 'wide': 3x3 stride-1 layers of 64+ channels only); step CPU time ${blockedCpu.toFixed(1)} ms`);
   report.add({ case: c.description, metric: 'peak memory', ours: oursPeak, reference: theirs?.peakMiB ?? null, unit: 'MiB' });
 }
 report.finish();

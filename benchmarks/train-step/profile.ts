@@ -20,14 +20,16 @@ const threads = Number(threadsArg);
 const steps = Number(stepsArg);
 
 const { optimizer, modelState, batch, step } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
-// DC_NCHWC=1: as the Runtime compiles it with blockedConvolutions on (eligible convolutions on the blocked-layout
-// kernels; DC_NCHWC_MIN: the lowering's minPositions).
-const block = process.env.DC_NCHWC === '1' ? await nchwcBlockSize() : 0;
+// As the Runtime compiles it by default (blockedConvolutions 'wide': the 3x3 stride-1 layers of 64+ channels on the
+// blocked-layout kernels); DC_NCHWC=1 as with blockedConvolutions true (every eligible convolution), DC_NCHWC=0
+// none; DC_NCHWC_MIN: the lowering's minPositions.
+const block = process.env.DC_NCHWC === '0' ? 0 : await nchwcBlockSize();
+const wideOnly = process.env.DC_NCHWC !== '1';
 const minPositions = process.env.DC_NCHWC_MIN ? Number(process.env.DC_NCHWC_MIN) : undefined;
 // As the Runtime compiles it by default (winogradConvolutions: eligible Convs by Winograd's F(4x4, 3x3));
 // DC_WINOGRAD=0 keeps the direct kernels.
 const model = process.env.DC_WINOGRAD === '0' ? step.graph.toModel() : lowerConvsToWinograd(step.graph.toModel());
-const bytes = serializeModel(lowerConvsToNchwc(model, block, minPositions === undefined ? {} : { minPositions }));
+const bytes = serializeModel(lowerConvsToNchwc(model, block, { wideOnly, ...(minPositions === undefined ? {} : { minPositions }) }));
 const prefix = join(tmpdir(), `dc-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(bytes, {
   executionProviders: ['cpu'],

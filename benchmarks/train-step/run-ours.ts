@@ -3,8 +3,8 @@
  * steps, then time `steps` optimizer steps as the Trainer runs them (feeds, ONNX Runtime, outputs back as state):
  * wall time and the process's CPU time per step.
  * Usage: run-ours.ts <case> <threads> [steps] [optimization] [gradient options as JSON, e.g. '{"convWeightGrad":"conv"}']
- * DC_NCHWC=1 turns on the Runtime's blocked-layout convolutions (`blockedConvolutions`, off by default), DC_WINOGRAD=0
- * turns off its Winograd convolutions (`winogradConvolutions`, on by default).
+ * DC_NCHWC=1 runs every eligible convolution on the Runtime's blocked-layout kernels (`blockedConvolutions: true`;
+ * default 'wide'), DC_NCHWC=0 none; DC_WINOGRAD=0 turns off its Winograd convolutions (`winogradConvolutions`).
  */
 import { Runtime } from '@dc/core';
 import { StepRunner, zeroSlots, type GradientsOptions, type TrainState } from '@dc/nn';
@@ -20,7 +20,7 @@ const steps = stepsArg ? Number(stepsArg) : c.steps;
 const t0 = performance.now();
 const { optimizer, modelState, batch, specs, step, rng } = buildCaseStep(c, JSON.parse(gradJson) as GradientsOptions);
 const buildSeconds = (performance.now() - t0) / 1000;
-const runtime = await Runtime.create({ device: 'cpu', threads, optimization: optimization as 'all', blockedConvolutions: process.env.DC_NCHWC === '1', winogradConvolutions: process.env.DC_WINOGRAD !== '0' });
+const runtime = await Runtime.create({ device: 'cpu', threads, optimization: optimization as 'all', blockedConvolutions: process.env.DC_NCHWC === '1' ? true : process.env.DC_NCHWC === '0' ? false : 'wide', winogradConvolutions: process.env.DC_WINOGRAD !== '0' });
 const t1 = performance.now();
 const runner = await StepRunner.create(step, optimizer, specs, runtime, 'bench');
 const compileSeconds = (performance.now() - t1) / 1000;

@@ -60,7 +60,7 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
   beforeAll(async () => {
     block = await nchwcBlockSize();
     blocked = await Runtime.create({ device: 'cpu', threads: 1, blockedConvolutions: true });
-    plain = await Runtime.create({ device: 'cpu', threads: 1 }); // off by default
+    plain = await Runtime.create({ device: 'cpu', threads: 1, blockedConvolutions: false });
   });
   afterAll(async () => {
     await blocked.dispose();
@@ -82,7 +82,28 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     expect(relMaxError(got, want)).toBeLessThan(1e-5);
   });
 
-  it('lowers when a session is compiled on the CPU with the option on (off by default), with the same result', async () => {
+  it('by default lowers only 3x3 stride-1 Convs with 64 channels and more in and out', async () => {
+    const byDefault = await Runtime.create({ device: 'cpu', threads: 1 });
+    try {
+      const session = async (inC: number, outC: number, strides: number[], kernel = 3) => {
+        const g = new GraphBuilder({ name: 'wide' });
+        const x = g.input('x', 'float32', [64, inC, 16, 16]);
+        const w = g.input('w', 'float32', [outC, inC, kernel, kernel]);
+        g.output(g.op('Conv', [x, w], { kernel_shape: [kernel, kernel], pads: kernel === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], strides }), 'y');
+        return (await byDefault.session(g)).blockedConvolutions;
+      };
+      // 64 x 16 x 16 positions and 64 x 64 x 9 weights per position: 604 million multiply-adds, above the thresholds.
+      expect(await session(64, 64, [1, 1])).toBe(block > 0 ? 1 : 0);
+      expect(await session(32, 64, [1, 1])).toBe(0); // 32 input channels
+      expect(await session(64, 32, [1, 1])).toBe(0); // 32 output channels
+      expect(await session(64, 64, [2, 2])).toBe(0); // strided, as in the autoencoders
+      expect(await session(64, 64, [1, 1], 1)).toBe(0); // 1x1
+    } finally {
+      await byDefault.dispose();
+    }
+  });
+
+  it('lowers every eligible Conv when a session is compiled on the CPU with the option true, with the same result', async () => {
     // 128 x 9 x 9 positions of 4 x 4 blocks of channels: 95 million multiply-adds or more, above the default threshold.
     const c: ConvCase = { ...CASES[0]!, inBlocks: 4, outBlocks: 4 };
     const { g, feeds } = convGraph(c, block || 16, 128);
@@ -191,8 +212,9 @@ describe('blocked-layout (NCHWc) convolutions on the CPU', () => {
     }
   });
 
-  it('takes the Runtime option as a boolean only', async () => {
+  it("takes the Runtime option as a boolean or 'wide' only", async () => {
     await expect(Runtime.create({ device: 'cpu', blockedConvolutions: 1 as never })).rejects.toThrow(InvalidOptionError);
+    await expect(Runtime.create({ device: 'cpu', blockedConvolutions: 'all' as never })).rejects.toThrow(InvalidOptionError);
   });
 
   it('serialises only the operator domains it knows', () => {

@@ -74,6 +74,12 @@ export interface NchwcLoweringOptions {
    * to 32 channels at 14x14 -> 7x7, batch 64: 14.5 million) stays on the standard kernel.
    */
   minMultiplyAdds?: number;
+  /**
+   * Only 3x3, stride-1 Convs with at least 64 input and output channels: the Runtime's default
+   * (`blockedConvolutions: 'wide'`), which reaches a ResNet's stages and leaves the clustering pipelines' networks
+   * (strided autoencoders, narrower CNNs) on the standard kernel and their results to the bit. Default false.
+   */
+  wideOnly?: boolean;
 }
 
 /**
@@ -94,6 +100,12 @@ function lowerable(node: NodeRecord, block: number, o: Required<NchwcLoweringOpt
   if (autoPad && !(autoPad.type === 'string' && autoPad.value === 'NOTSET')) return false;
   const [out, inC, kh, kw] = w.shape as number[];
   if (out! % block !== 0 || inC! % block !== 0) return false;
+  if (o.wideOnly) {
+    const strides = intsAttr(node, 'strides') ?? [1, 1];
+    const dilations = intsAttr(node, 'dilations') ?? [1, 1];
+    const narrow = out! < 64 || inC! < 64 || kh !== 3 || kw !== 3;
+    if (narrow || strides.some((v) => v !== 1) || dilations.some((v) => v !== 1)) return false;
+  }
   const [n, , ho, wo] = y.shape as number[];
   const positions = n! * ho! * wo!;
   return positions >= o.minPositions && positions * out! * inC! * kh! * kw! >= o.minMultiplyAdds;
@@ -104,7 +116,7 @@ function lowerable(node: NodeRecord, block: number, o: Required<NchwcLoweringOpt
  * `nchwcBlockSize()`; 0 returns the model unchanged. Values keep their names, so feeds and fetches are the same.
  */
 export function lowerConvsToNchwc(model: ModelDescription, block: number, options: NchwcLoweringOptions = {}): ModelDescription {
-  const o = { minPositions: options.minPositions ?? 2048, minMultiplyAdds: options.minMultiplyAdds ?? 50e6 };
+  const o = { minPositions: options.minPositions ?? 2048, minMultiplyAdds: options.minMultiplyAdds ?? 50e6, wideOnly: options.wideOnly ?? false };
   if (block === 0) return model;
   const nodes: NodeRecord[] = [];
   const initializers = [...model.initializers];

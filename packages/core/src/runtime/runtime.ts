@@ -22,13 +22,16 @@ export interface RuntimeOptions {
   /** ONNX Runtime graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
-   * CPU only: run each convolution that ONNX Runtime's blocked-layout (NCHWc) kernels support, and that is large
+   * CPU only: run convolutions that ONNX Runtime's blocked-layout (NCHWc) kernels support, and that are large
    * enough to gain, with those kernels (see nchwc.ts); measured 3-11% off a ResNet-18 training step and about 10%
-   * off the convolutional autoencoder's. Default false: the results differ from the standard kernel's by float32
-   * rounding, which the chaotic parts of a clustering pipeline (UMAP, the exactly-K cut) can turn into different
-   * clusterings, and the library's published figures were measured on the standard kernel.
+   * off the convolutional autoencoder's. 'wide' (the default): only 3x3, stride-1 convolutions with at least 64
+   * input and output channels, which a ResNet's stages have and the clustering pipelines' networks (SPC's strided
+   * autoencoders, the encoders `pretrainEncoder` trains) do not; true: all of them; false: none. The results
+   * differ from the standard kernel's by float32 rounding, which the chaotic parts of a clustering pipeline (UMAP,
+   * the exactly-K cut) can turn into different clusterings, so the other layers keep the standard kernel unless
+   * asked.
    */
-  blockedConvolutions?: boolean;
+  blockedConvolutions?: boolean | 'wide';
   /**
    * CPU only: run each 3x3, stride-1, pad-1 convolution of at least 64 input and output channels on maps of at
    * most 8x8 by Winograd's F(4x4, 3x3) (see winograd.ts; 4x fewer multiply-adds): in a ResNet-18 training step the
@@ -115,7 +118,7 @@ export class Runtime {
     readonly device: ResolvedDevice,
     readonly threads: number,
     private readonly optimization: NonNullable<RuntimeOptions['optimization']>,
-    private readonly blockedConvolutions: boolean,
+    private readonly blockedConvolutions: boolean | 'wide',
     private readonly winogradConvolutions: boolean,
   ) {}
 
@@ -125,10 +128,10 @@ export class Runtime {
       device: c.oneOf(DEVICES),
       threads: c.int({ min: 0, max: 1024 }),
       optimization: c.oneOf(['disabled', 'basic', 'extended', 'all'] as const),
-      blockedConvolutions: c.bool(),
+      blockedConvolutions: c.oneOf([true, false, 'wide'] as const),
       winogradConvolutions: c.bool(),
       onDevice: c.optional(c.func<(device: ResolvedDevice, attempts: readonly DeviceAttempt[]) => void>()),
-    }, { device: 'auto', threads: 0, optimization: 'all', blockedConvolutions: false, winogradConvolutions: true });
+    }, { device: 'auto', threads: 0, optimization: 'all', blockedConvolutions: 'wide', winogradConvolutions: true });
     const { device, attempts } = await resolveDevice(o.device);
     o.onDevice?.(device, attempts);
     return new Runtime(device, o.threads, o.optimization, o.blockedConvolutions, o.winogradConvolutions);
@@ -183,8 +186,8 @@ export class Runtime {
       const cpu = this.device === 'cpu';
       if (cpu && this.winogradConvolutions) winogradConvolutions = model.nodes.filter(winogradConvLowerable).length;
       const winograd = winogradConvolutions > 0 ? lowerConvsToWinograd(model) : model;
-      const block = cpu && this.blockedConvolutions ? await nchwcBlockSize() : 0;
-      const lowered = lowerConvsToNchwc(winograd, block);
+      const block = cpu && this.blockedConvolutions !== false ? await nchwcBlockSize() : 0;
+      const lowered = lowerConvsToNchwc(winograd, block, { wideOnly: this.blockedConvolutions === 'wide' });
       blockedConvolutions = lowered.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length;
       bytes = serializeModel(lowered);
       inputs = model.inputs.map((v) => ({ ...v }));
