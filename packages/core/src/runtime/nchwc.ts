@@ -76,8 +76,8 @@ export interface NchwcLoweringOptions {
   minMultiplyAdds?: number;
   /**
    * Only 3x3, stride-1 Convs with at least 64 input and output channels: the Runtime's default
-   * (`blockedConvolutions: 'wide'`), which reaches a ResNet's stages and leaves the clustering pipelines' networks
-   * (strided autoencoders, narrower CNNs) on the standard kernel and their results to the bit. Default false.
+   * (`blockedConvolutions: 'wide'`), which reaches a ResNet's stages and leaves SPC's and `pretrainEncoder`'s
+   * autoencoders (strided, at most 64 channels) on the standard kernel and their results to the bit. Default false.
    */
   wideOnly?: boolean;
 }

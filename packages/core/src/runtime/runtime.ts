@@ -25,8 +25,8 @@ export interface RuntimeOptions {
    * CPU only: run convolutions that ONNX Runtime's blocked-layout (NCHWc) kernels support, and that are large
    * enough to gain, with those kernels (see nchwc.ts); measured 3-11% off a ResNet-18 training step and about 10%
    * off the convolutional autoencoder's. 'wide' (the default): only 3x3, stride-1 convolutions with at least 64
-   * input and output channels, which a ResNet's stages have and the clustering pipelines' networks (SPC's strided
-   * autoencoders, the encoders `pretrainEncoder` trains) do not; true: all of them; false: none. The results
+   * input and output channels, which a ResNet's stages have and SPC's strided autoencoders and the encoders
+   * `pretrainEncoder` trains do not (RUC's default small CNN has one); true: all of them; false: none. The results
    * differ from the standard kernel's by float32 rounding, which the chaotic parts of a clustering pipeline (UMAP,
    * the exactly-K cut) can turn into different clusterings, so the other layers keep the standard kernel unless
    * asked.

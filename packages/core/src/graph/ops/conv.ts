@@ -312,7 +312,7 @@ export function pickInputGrad(c: number, p: number, group: number, flipPossible:
  * pad 1, sizes divisible by 4; `winograd`) with at least 64 input and output channels (ResNet-18's stages, 2
  * threads, kernel time per layer in whole steps on a 2-core EPYC: 64 channels at 32x32 about 14 ms against 21,
  * 128 at 16x16 9 against 20, 256 at 8x8 8 against 18, 512 at 4x4 10 against 16; fewer channels were not measured,
- * and the autoencoders' and RUC's small networks keep their methods and results). Otherwise, for small maps (at
+ * and the autoencoders' layers and, on 28x28 images, RUC's small CNN keep their methods and results). Otherwise, for small maps (at
  * most 64 output pixels per sample) with a window larger than 1x1, the row gather from the spatial-major table (1.25-2x faster than the one-hot unfold
  * there: ONNX Runtime's Conv spends most of its time per tiny image); otherwise per-sample products of the patches
  * with dY (summed over the batch) while each sample has enough pixels (>= 32) and the [N, C k^n, M] partial
