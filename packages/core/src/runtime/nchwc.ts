@@ -13,6 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_OPSET, GraphBuilder, Value, type ModelDescription, type NodeRecord } from '../graph/builder.js';
 import { identity } from '../graph/ops/conv.js';
+import { WIDE_CHANNELS } from '../graph/ops/winograd.js';
 import { serializeModel } from '../graph/serialize.js';
 import { Tensor } from '../tensor.js';
 import type { AttributeValue } from '../graph/types.js';
@@ -103,7 +104,7 @@ function lowerable(node: NodeRecord, block: number, o: Required<NchwcLoweringOpt
   if (o.wideOnly) {
     const strides = intsAttr(node, 'strides') ?? [1, 1];
     const dilations = intsAttr(node, 'dilations') ?? [1, 1];
-    const narrow = out! < 64 || inC! < 64 || kh !== 3 || kw !== 3;
+    const narrow = out! < WIDE_CHANNELS || inC! < WIDE_CHANNELS || kh !== 3 || kw !== 3;
     if (narrow || strides.some((v) => v !== 1) || dilations.some((v) => v !== 1)) return false;
   }
   const [n, , ho, wo] = y.shape as number[];

@@ -8,17 +8,13 @@
  * Winograd's form in the autodiff itself. The graphs we emit and export keep their Conv nodes.
  */
 import { GraphBuilder, Value, type ModelDescription, type NodeRecord } from '../graph/builder.js';
+import { intsAttr } from '../graph/ops/grad-utils.js';
 import { winogradApplies, winogradConv, winogradConvGains } from '../graph/ops/winograd.js';
 import type { InitializerRecord } from '../graph/builder.js';
 import type { Tensor } from '../tensor.js';
 
 /** Constants up to this many values are compared by content (shapes, row lists and the transforms). */
 const SHARED_CONSTANT_MAX = 1 << 16;
-
-function ints(node: NodeRecord, name: string, fallback: readonly number[]): readonly number[] {
-  const a = node.attributes[name];
-  return a?.type === 'ints' ? a.value : fallback;
-}
 
 /** Whether the lowering replaces this node (see the module comment). */
 export function winogradConvLowerable(node: NodeRecord): boolean {
@@ -33,7 +29,7 @@ export function winogradConvLowerable(node: NodeRecord): boolean {
   const groups = group?.type === 'int' ? group.value : 1;
   const [m, c, kh, kw] = w.shape as number[];
   if (!winogradConvGains(c!, m!, y.shape.slice(2) as number[])) return false;
-  return winogradApplies(x.dtype, [kh!, kw!], ints(node, 'strides', [1, 1]), ints(node, 'dilations', [1, 1]), ints(node, 'pads', [0, 0, 0, 0]), groups, y.shape.slice(2) as number[]);
+  return winogradApplies(x.dtype, [kh!, kw!], intsAttr(node, 'strides', [1, 1]), intsAttr(node, 'dilations', [1, 1]), intsAttr(node, 'pads', [0, 0, 0, 0]), groups, y.shape.slice(2) as number[]);
 }
 
 /**

@@ -17,7 +17,7 @@ import type { GradContext, GradOptions, OpDef } from '../registry.js';
 import type { Dim } from '../types.js';
 import { intAttr, intsAttr, reshapeTo, spatialTable, stringAttr } from './grad-utils.js';
 import { resolvePads, sameDim, windowOutput } from './shape-utils.js';
-import { winogradApplies, winogradConvGains, winogradWeightGrad } from './winograd.js';
+import { WIDE_CHANNELS, winogradApplies, winogradConvGains, winogradWeightGrad } from './winograd.js';
 
 export const defs: OpDef[] = [];
 
@@ -321,7 +321,7 @@ export function pickInputGrad(c: number, p: number, group: number, flipPossible:
  * which ONNX Runtime's im2col handles poorly); it stays as an option.
  */
 export function pickWeightGrad(nb: number, c: number, m: number, kk: number, p: number, group: number, winograd = false): WeightGradMethod {
-  if (winograd && c >= 64 && m >= 64) return 'winograd';
+  if (winograd && c >= WIDE_CHANNELS && m >= WIDE_CHANNELS) return 'winograd';
   if (group === 1 && kk > 1 && p <= 64) return 'gather';
   const partials = nb * (c / group) * kk * (m / group) * group;
   return p >= 32 && partials <= 1 << 24 ? 'unfold-batched' : 'unfold';

@@ -65,6 +65,13 @@ function kron2(t: readonly (readonly number[])[]): Tensor<'float32'> {
 }
 
 /**
+ * Input and output channels from which a 3x3 stride-1 layer counts as wide: its weight gradient takes Winograd's
+ * form, its forward convolution may (winogradConvGains), and the CPU runtime's default blocked-kernel lowering
+ * takes it (nchwc.ts, `wideOnly`). Measured on ResNet-18's stages; narrower layers were not measured.
+ */
+export const WIDE_CHANNELS = 64;
+
+/**
  * Whether a Winograd forward convolution (`winogradConv`) is worth it over ONNX Runtime's Conv: at least 64
  * input and output channels and maps of at most 8x8. Measured on ResNet-18's layers (batch 32, 2 threads, kernel
  * time inside whole steps): 256 channels at 8x8 about 8 ms against 16 (11 on the blocked kernels), 512 at 4x4 8
@@ -72,7 +79,7 @@ function kron2(t: readonly (readonly number[])[]): Tensor<'float32'> {
  * a Transpose (4 ms of it); at 32x32 (64 channels) 24-28 against 16-20 direct.
  */
 export function winogradConvGains(inChannels: number, outChannels: number, spatialOut: readonly number[]): boolean {
-  return inChannels >= 64 && outChannels >= 64 && spatialOut.reduce((a, b) => a * b, 1) <= 64;
+  return inChannels >= WIDE_CHANNELS && outChannels >= WIDE_CHANNELS && spatialOut.reduce((a, b) => a * b, 1) <= 64;
 }
 
 /** Whether F(4x4, 3x3) can compute the convolution: float32, 2-D, 3x3, stride 1, dilation 1, pad 1, ungrouped, sizes divisible by 4. */
