@@ -82,6 +82,66 @@ describe("Winograd F(4x4, 3x3) convolutions on the CPU (runtime option winogradC
     expect(lowerConvsToWinograd(model)).toBe(model);
   });
 
+  // The flipped, channel-swapped kernel as the autodiff builds it for an input gradient (conv.ts'
+  // flippedTransposedKernel): a Transpose, and a product with the exchange matrix that reverses the 9 taps.
+  const flippedCopy = (g: GraphBuilder, w: Value, exchange: Value = g.constant(exchangeMatrix())) => {
+    const [m, c] = w.staticShape as [number, number];
+    const taps = g.op('Reshape', [g.op('Transpose', [w], { perm: [1, 0, 2, 3] }), g.int64s([-1, 9])]);
+    return g.op('Reshape', [g.op('MatMul', [taps, exchange]), g.int64s([c, m, 3, 3])]);
+  };
+  function exchangeMatrix(): Tensor {
+    const e = Tensor.zeros([9, 9]);
+    for (let i = 0; i < 9; i++) e.data[i * 9 + 8 - i] = 1;
+    return e;
+  }
+
+  it.each([
+    { name: '64 -> 96 channels, 8x8, by F(4x4, 3x3)', m: 64, c: 96, h: 8, positions: 36 },
+    { name: '128 -> 64 channels, 4x4, by F(2x2, 3x3)', m: 128, c: 64, h: 4, positions: 16 },
+  ])("runs an input gradient's flipped-kernel Conv from the kernel itself: $name", async ({ m, c, h, positions }) => {
+    const g = new GraphBuilder({ name: 'adjoint' });
+    const dy = g.input('dy', 'float32', [2, m, h, h]);
+    const w = g.input('w', 'float32', [m, c, 3, 3]);
+    g.output(g.op('Conv', [dy, flippedCopy(g, w)], { pads: [1, 1, 1, 1] }), 'dx');
+    const model = g.toModel();
+    const lowered = lowerConvsToWinograd(model);
+    // The flipped copy is gone: its Transpose, exchange product and constants (the only Transposes left are the
+    // tile cut's, which read dy).
+    expect(convCount(lowered)).toBe(0);
+    expect(lowered.nodes.some((n) => n.opType === 'Transpose' && n.inputs[0]?.name === 'w')).toBe(false);
+    expect(lowered.nodes.some((n) => n.inputs.some((v) => v?.name === model.nodes[2]!.outputs[0]!.name))).toBe(false);
+    // The kernel transform: a Gemm to [positions, M C].
+    expect(lowered.nodes.filter((n) => n.opType === 'Gemm').map((n) => n.outputs[0]!.shape)).toEqual([[positions, m * c]]);
+    const read = new Set(lowered.nodes.flatMap((n) => n.inputs.map((v) => v?.name)));
+    expect(lowered.initializers.filter((i) => !read.has(i.name))).toEqual([]);
+    const feeds = { dy: randn([2, m, h, h]), w: randn([m, c, 3, 3]) };
+    const want = (await (await plain.session(model)).run(feeds)).dx!;
+    const got = (await (await plain.session(lowered)).run(feeds)).dx!;
+    expect(got.shape).toEqual([2, c, h, h]);
+    expect(relMaxError(got, want)).toBeLessThan(2e-5);
+  });
+
+  it('keeps a flipped copy that something else reads, and does not take a product with another matrix for the flip', async () => {
+    const g = new GraphBuilder({ name: 'kept' });
+    const dy = g.input('dy', 'float32', [2, 64, 8, 8]);
+    const w = g.input('w', 'float32', [64, 64, 3, 3]);
+    const flipped = flippedCopy(g, w);
+    g.output(g.op('Conv', [dy, flipped], { pads: [1, 1, 1, 1] }), 'dx');
+    g.output(flipped, 'flipped');
+    // The same chain with the exchange matrix fed as an input: not known to be a flip, so the Conv reads the copy.
+    g.output(g.op('Conv', [dy, flippedCopy(g, w, g.input('e', 'float32', [9, 9]))], { pads: [1, 1, 1, 1] }), 'dx2');
+    const model = g.toModel();
+    const lowered = lowerConvsToWinograd(model);
+    expect(convCount(lowered)).toBe(0);
+    expect(lowered.nodes.filter((n) => n.opType === 'Transpose' && n.inputs[0]?.name === 'w')).toHaveLength(2);
+    const feeds = { dy: randn([2, 64, 8, 8]), w: randn([64, 64, 3, 3]), e: exchangeMatrix() };
+    const want = await (await plain.session(model)).run(feeds);
+    const got = await (await plain.session(lowered)).run(feeds);
+    expect(got.flipped!.data).toEqual(want.flipped!.data);
+    expect(relMaxError(got.dx!, want.dx!)).toBeLessThan(2e-5);
+    expect(relMaxError(got.dx2!, want.dx!)).toBeLessThan(2e-5);
+  });
+
   it('rejects a non-boolean option with a typed error', async () => {
     await expect(Runtime.create({ device: 'cpu', winogradConvolutions: 'yes' as never })).rejects.toThrow(InvalidOptionError);
   });

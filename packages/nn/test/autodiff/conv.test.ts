@@ -3,7 +3,7 @@
  * they are linear in each input, so central differences with a large step are exact and the tolerance only
  * covers float32 rounding (LINEAR_F32). Every geometry runs with every input- and weight-gradient method.
  */
-import { GraphBuilder, disposeSharedRuntimes, type GradOptions, type Tensor } from '@dc/core';
+import { GraphBuilder, Runtime, disposeSharedRuntimes, lowerConvsToWinograd, type GradOptions, type Tensor } from '@dc/core';
 import { gradcheck } from '../../src/autodiff/gradcheck.js';
 import { gradients } from '../../src/autodiff/gradients.js';
 import { LINEAR_F32, disposeRuntime, expectGradOk, randn } from './util.js';
@@ -99,6 +99,27 @@ describe('Conv', () => {
     // there on (8 x 576 x 64 = 294,912 here).
     expect(ops(10, [1, 1], 'w', 64, 8)).not.toContain('ReduceSum');
     expect(ops(10, [1, 1], 'w', 64, 8).filter((op) => op === 'MatMul')).toHaveLength(2);
+  });
+
+  it("the CPU runtime's Winograd lowering runs the input gradient from the kernel itself, without the flipped copy", async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [2, 64, 4, 4]);
+    const w = g.input('w', 'float32', [64, 64, 3, 3]);
+    const loss = g.op('ReduceSum', [g.op('Mul', [g.op('Conv', [x, w], { pads: [1, 1, 1, 1] }), g.input('t', 'float32', [2, 64, 4, 4])])], { keepdims: 0 });
+    const [dx] = gradients(g, loss, [x]);
+    g.output(dx!, 'dx');
+    const model = g.toModel();
+    const lowered = lowerConvsToWinograd(model);
+    expect(model.nodes.some((n) => n.opType === 'Transpose' && n.inputs[0]?.name === 'w')).toBe(true);
+    expect(lowered.nodes.some((n) => n.opType === 'Transpose' && n.inputs[0]?.name === 'w')).toBe(false);
+    expect(lowered.nodes.some((n) => n.opType === 'Conv')).toBe(false);
+    const runtime = await Runtime.create({ device: 'cpu', threads: 1, winogradConvolutions: false });
+    const feeds = { x: randn([2, 64, 4, 4], 'float32'), w: randn([64, 64, 3, 3], 'float32'), t: randn([2, 64, 4, 4], 'float32') };
+    const want = (await (await runtime.session(model)).run(feeds)).dx!;
+    const got = (await (await runtime.session(lowered)).run(feeds)).dx!;
+    await runtime.dispose();
+    const scale = Math.max(...Array.from(want.data as Float32Array, Math.abs));
+    expect(Math.max(...Array.from(got.data as Float32Array, (v, i) => Math.abs(v - (want.data[i] as number))))).toBeLessThan(2e-5 * scale);
   });
 
   it('batched weight gradient summed over the batch by a product (2^18 partial products and more)', async () => {

@@ -171,10 +171,41 @@ function flippedTransposedKernel(g: GraphBuilder, w: Value, group: number): Valu
   // Flipping every spatial axis reverses the row-major tap index. A product with the exchange matrix does that
   // 2x faster than a Slice with negative steps (which ONNX Runtime copies element by element); it is exact, as
   // each output is one weight times 1 plus zeros.
-  const exchange = Tensor.zeros([kk, kk], w.dtype as 'float32');
-  for (let i = 0; i < kk; i++) exchange.data[i * kk + (kk - 1 - i)] = 1;
-  const flat = g.op('MatMul', [g.op('Reshape', [t, g.int64s([-1, kk])]), g.constant(exchange)]);
+  const flat = g.op('MatMul', [g.op('Reshape', [t, g.int64s([-1, kk])]), g.constant(exchangeMatrix(kk, w.dtype as 'float32'))]);
   return g.op('Reshape', [flat, g.int64s(t.staticShape)]);
+}
+
+/** The k x k exchange matrix (ones on the anti-diagonal): a product with it reverses the order of k values. */
+function exchangeMatrix(k: number, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  const exchange = Tensor.zeros([k, k], dtype);
+  for (let i = 0; i < k; i++) exchange.data[i * k + (k - 1 - i)] = 1;
+  return exchange;
+}
+
+/**
+ * The 4-D kernel w of which `value` is the ungrouped flippedTransposedKernel, or null: the CPU runtime's
+ * Winograd lowering runs an adjoint Conv from w itself, folding the flip into its kernel transform and the
+ * channel swap into its product, instead of computing the flipped copy (for a 512 x 512 x 3 x 3 kernel the
+ * Transpose alone took 2.2 ms). `producer` gives the node that writes a value name, `constant` an initializer.
+ */
+export function flippedTransposedSource(value: Value, producer: (name: string) => NodeRecord | undefined, constant: (name: string) => Tensor | undefined): Value | null {
+  const from = (v: Value | null | undefined, opType: string) => {
+    const node = v ? producer(v.name) : undefined;
+    return node && node.opType === opType && node.domain === '' ? node : null;
+  };
+  const outer = from(value, 'Reshape');
+  const product = from(outer?.inputs[0], 'MatMul');
+  const inner = from(product?.inputs[0], 'Reshape');
+  const transpose = from(inner?.inputs[0], 'Transpose');
+  const w = transpose?.inputs[0];
+  if (!product || !transpose || !w || w.rank !== 4 || value.shape.join() !== [w.shape[1], w.shape[0], ...w.shape.slice(2)].join()) return null;
+  const kk = w.shape.slice(2).reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
+  const perm = intsAttr(transpose, 'perm', []);
+  if (!Number.isInteger(kk) || perm.join() !== '1,0,2,3') return null;
+  const exchange = product.inputs[1] ? constant(product.inputs[1].name) : undefined;
+  const want = exchangeMatrix(kk);
+  if (!exchange || exchange.dtype !== 'float32' || exchange.shape.join() !== want.shape.join() || !exchange.data.every((e, i) => e === want.data[i])) return null;
+  return w;
 }
 
 /**
