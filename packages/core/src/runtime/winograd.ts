@@ -108,20 +108,21 @@ export function lowerConvsToWinograd(model: ModelDescription): ModelDescription 
     }
   }
   if (count === 0) return model;
-  const live = withoutDeadChains(nodes, bypassed, model.outputs);
-  if (live.length === nodes.length) return { ...model, nodes, initializers };
+  const dead = deadChains(nodes, bypassed, model.outputs);
+  if (dead.size === 0) return { ...model, nodes, initializers };
+  const live = nodes.filter((n) => !dead.has(n));
   // Constants only the dropped nodes read go too (ONNX Runtime warns about each unused initializer).
   const read = new Set(live.flatMap((n) => n.inputs.map((v) => v?.name)));
   const inputs = new Set(model.inputs.map((i) => i.name));
-  const dropped = new Set(nodes.filter((n) => !live.includes(n)).flatMap((n) => n.inputs.map((v) => v?.name)));
+  const dropped = new Set([...dead].flatMap((n) => n.inputs.map((v) => v?.name)));
   return { ...model, nodes: live, initializers: initializers.filter((i) => read.has(i.name) || inputs.has(i.name) || !dropped.has(i.name)) };
 }
 
 /**
- * `nodes` without those of the chains ending in `ends` that nothing reads any more (a flipped kernel copy whose
- * Conv now reads the kernel itself), walking back from each end while a node's outputs are all unread.
+ * The nodes of the chains ending in `ends` that nothing reads any more (a flipped kernel copy whose Conv now reads
+ * the kernel itself), found walking back from each end while a node's outputs are all unread.
  */
-function withoutDeadChains(nodes: NodeRecord[], ends: readonly NodeRecord[], outputs: ModelDescription['outputs']): NodeRecord[] {
+function deadChains(nodes: readonly NodeRecord[], ends: readonly NodeRecord[], outputs: ModelDescription['outputs']): Set<NodeRecord> {
   const readers = new Map<string, number>(outputs.map((o) => [o.name, 1]));
   for (const n of nodes) for (const v of n.inputs) if (v) readers.set(v.name, (readers.get(v.name) ?? 0) + 1);
   const producer = new Map(nodes.flatMap((n) => n.outputs.map((v) => [v.name, n] as const)));
@@ -136,5 +137,5 @@ function withoutDeadChains(nodes: NodeRecord[], ends: readonly NodeRecord[], out
     }
   };
   for (const end of ends) visit(end);
-  return dead.size === 0 ? nodes : nodes.filter((n) => !dead.has(n));
+  return dead;
 }

@@ -181,15 +181,13 @@ export function winogradWeightGrad(g: GraphBuilder, xTable: Value, dyTable: Valu
 
 /**
  * The kernel transform U = G g G^T of every channel pair of w [M, C, 3, 3]: [positions, M, C]. With `flipped`,
- * that of every kernel turned by 180 degrees: the flip reverses the 9 taps, so it is the same product with
- * kron(G, G)'s columns reversed.
+ * that of every kernel turned by 180 degrees: G J g J G^T with J reversing 3 values, i.e. G with its columns
+ * reversed (kron(GJ, GJ) is kron(G, G) with its 9 columns reversed).
  */
 function kernelTransform(g: GraphBuilder, w: Value, flipped: boolean, tiling: WinogradTiling): Value {
   const [m, c] = w.staticShape as [number, number];
   const positions = tiling.span * tiling.span;
-  const k = kron2(tiling.G);
-  const transform = flipped ? Tensor.zeros([positions, 9]) : k;
-  if (flipped) for (let p = 0; p < positions; p++) for (let t = 0; t < 9; t++) transform.data[p * 9 + t] = k.data[p * 9 + 8 - t]!;
+  const transform = kron2(flipped ? tiling.G.map((row) => [...row].reverse()) : tiling.G);
   const u = g.op('Gemm', [g.constant(transform), g.op('Reshape', [w, g.int64s([m * c, 9])])], { transB: 1 });
   return g.op('Reshape', [u, g.int64s([positions, m, c])]);
 }
