@@ -123,6 +123,9 @@ describe('one optimizer step matches PyTorch', () => {
     compareAll(f, outcome, before);
     // The running statistics (forward pass only) all meet 1e-4 outright.
     expect(tally.atFloor.filter((l) => l.startsWith('buffer '))).toEqual([]);
+    // Nearly every tensor does: batch norm's variance summed by ReduceSum of squares left 5 of 288 above 1e-4 on
+    // the development machine, where ONNX Runtime's less accurate ReduceSumSquare left 111.
+    expect(tally.atFloor.length).toBeLessThan(40);
     if (process.env.DC_NN_REPORT_FLOOR) {
       const r = [...tally.ratios].sort((a, b) => a - b);
       console.log(`${tally.atFloor.length} of ${tally.checked} tensors above 1e-4 (worst ${tally.worst.toExponential(2)}); ` +

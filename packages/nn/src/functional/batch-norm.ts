@@ -92,7 +92,10 @@ export function batchNorm(g: GraphBuilder, x: Value, p: BatchNormParams): BatchN
   const d = g.op('Sub', [x, m1]);
   const m2 = g.op('ReduceMean', [d, axes], { keepdims: 1 });
   const mean = g.op('Add', [m1, m2]);
-  const variance = g.op('Sub', [g.op('Mul', [g.op('ReduceSumSquare', [d, axes], { keepdims: 1 }), invCount]), g.op('Mul', [m2, m2])]);
+  // sum(d^2) as ReduceSum of d * d, not ReduceSumSquare: ONNX Runtime's ReduceSumSquare over these axes is both
+  // slower (ResNet-18's step, 2 threads: 8.4 ms a step against 3.2 for the Muls and ReduceSums together) and less
+  // accurate (the ResNet-18 PyTorch fixture: 111 of 288 tensors above 1e-4, worst 2.7e-3, against 5, worst 1.8e-4).
+  const variance = g.op('Sub', [g.op('Mul', [g.op('ReduceSum', [g.op('Mul', [d, d]), axes], { keepdims: 1 }), invCount]), g.op('Mul', [m2, m2])]);
   const r = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.constant(eps, dtype)])])]);
   const scale = g.op('Mul', [r, g.op('Reshape', [weight, bshape])]);
   const meanC = g.op('Reshape', [mean, cshape]);
